@@ -1,0 +1,113 @@
+/**
+ * The offline capture job: file → flow stage (decode, flows, cutoff) → rotated pcap output.
+ *
+ *   openCaptureFile ──frames──► FlowStage ──admitted frames──► PcapOutput ──► OUT/YYYY/MM/DD/*.pcap[.gz]
+ *        ▲ awaits drain() after every chunk: the writer's backpressure throttles reading
+ *
+ * The job never prints and never exits: progress goes to `onProgress`, the result is the returned
+ * summary, and unusable input or output rejects with a TapgateError.
+ */
+import { basename } from 'node:path';
+import type { CaptureConfig } from '../config/capture-config.ts';
+import { CutoffPolicy } from '../flow/cutoff.ts';
+import { FlowStage, type FlowStageStats } from '../flow/flow-stage.ts';
+import { PcapOutput, type PcapOutputStats } from '../pcap/pcap-output.ts';
+import type { SourceStats } from './frame.ts';
+import { openCaptureFile } from './open-capture.ts';
+
+export interface CaptureProgress {
+  source: SourceStats;
+  flow: FlowStageStats;
+  elapsedSec: number;
+}
+
+export interface CaptureSummary extends CaptureProgress {
+  input: string;
+  format: 'pcap' | 'pcapng';
+  compressedInput: boolean;
+  output: PcapOutputStats | null;
+  /** True when the run was stopped through the abort signal before the input ended. */
+  aborted: boolean;
+  /** CPU time of this process during the run, seconds (user + system). */
+  cpuSec: number;
+}
+
+export interface CaptureRunOptions {
+  /** Stops reading; files are still closed properly and the summary returned. */
+  signal?: AbortSignal;
+  /** Called about every `progressIntervalMs` while the job runs. */
+  onProgress?: (p: CaptureProgress) => void;
+  progressIntervalMs?: number;
+}
+
+/** Name used in output file names: the input's base name without capture/gzip extensions. */
+export function sourceNameOf(input: string): string {
+  if (input === '-') return 'stdin';
+  return basename(input).replace(/(\.(pcapng|pcap|cap|dmp|gz))+$/i, '') || 'capture';
+}
+
+export async function runCapture(
+  config: CaptureConfig,
+  opts: CaptureRunOptions = {},
+): Promise<CaptureSummary> {
+  const started = performance.now();
+  const cpuStart = process.cpuUsage();
+  const source = await openCaptureFile(config.input);
+  const output =
+    config.outDir === null
+      ? null
+      : await PcapOutput.open({
+          outDir: config.outDir,
+          sourceName: config.sourceName ?? sourceNameOf(config.input),
+          compress: config.compress,
+          gzipLevel: config.gzipLevel,
+          rotateIntervalSec: config.rotateIntervalSec,
+          rotateSizeBytes: config.rotateSizeBytes,
+          retainSizeBytes: config.retainSizeBytes,
+          retainAgeSec: config.retainAgeSec,
+          clock: 'packet',
+        });
+  const stage = new FlowStage({
+    flows: {
+      maxFlows: config.flows.maxFlows,
+      timeouts: {
+        tcpSec: config.flows.tcpTimeoutSec,
+        udpSec: config.flows.udpTimeoutSec,
+        otherSec: config.flows.otherTimeoutSec,
+        tcpClosedSec: config.flows.tcpClosedTimeoutSec,
+      },
+    },
+    cutoff: new CutoffPolicy({
+      defaults: { bytes: config.cutoff.bytes, packets: config.cutoff.packets },
+      classes: config.cutoff.classes,
+      perDirection: config.cutoff.perDirection,
+    }),
+    sink: output,
+  });
+
+  const elapsed = (): number => (performance.now() - started) / 1000;
+  const timer = opts.onProgress
+    ? setInterval(() => {
+        opts.onProgress?.({ source: source.stats, flow: stage.stats, elapsedSec: elapsed() });
+      }, opts.progressIntervalMs ?? 250)
+    : null;
+  try {
+    await source.run(stage, opts.signal);
+    stage.finish();
+  } finally {
+    if (timer) clearInterval(timer);
+    await output?.close();
+  }
+  const cpu = process.cpuUsage(cpuStart);
+  return {
+    input: config.input,
+    format: source.format,
+    compressedInput: source.compressed,
+    source: source.stats,
+    flow: stage.stats,
+    output: output?.stats ?? null,
+    elapsedSec: elapsed(),
+    aborted: opts.signal?.aborted ?? false,
+    cpuSec: (cpu.user + cpu.system) / 1e6,
+  };
+}

@@ -1,0 +1,194 @@
+/**
+ * `tapgate capture`: flags → CaptureConfig → runCapture, with a progress bar on a TTY and a summary
+ * at the end. All policy lives in the library; this file only translates and prints.
+ */
+import { parseArgs } from 'node:util';
+import { parseCidr, type Cidr } from '../flow/cidr.ts';
+import type { CutoffClass, PortRange } from '../flow/cutoff.ts';
+import {
+  loadCaptureConfigFile,
+  parsePortRange,
+  protoNumbers,
+  resolveCaptureConfig,
+  type CaptureConfigPatch,
+} from '../config/capture-config.ts';
+import { parseDuration, parseSize } from '../config/units.ts';
+import { TapgateError } from '../errors.ts';
+import { runCapture, type CaptureSummary } from '../capture/run-capture.ts';
+import { startProgressBar } from './progress.ts';
+import { formatSummary } from './summary.ts';
+
+export const captureUsage = `Usage: tapgate capture -r FILE -w DIR [options]
+       tapgate capture -c tapgate.yaml [options]
+
+Reads a capture, tracks flows, applies the per-flow cutoff and writes rotated pcap files.
+
+Input
+  -r, --read FILE           classic pcap or pcapng, plain or gzip (by magic); - = stdin
+  -c, --config FILE         YAML config (capture: section); flags override it
+Output
+  -w, --write DIR           output root: DIR/YYYY/MM/DD/<source>-<time>.pcap[.gz]
+      --no-pcap             track flows and count, write no pcap
+      --compress            gzip on the fly (.pcap.gz)
+      --gzip-level N        1 (fast, default) .. 9 (small)
+      --rotate-interval T   new file every T, aligned to wall-clock multiples (default 60s; 0 = off)
+      --rotate-size SIZE    new file when a file reaches SIZE on disk (0 = off)
+      --retain-size SIZE    delete oldest finished files beyond SIZE in total
+      --retain-age T        delete finished files older than T
+      --source-name NAME    name in output files (default: the input's base name)
+Cutoff (per flow; SYN/FIN/RST packets are always kept)
+      --cutoff-bytes SIZE   transport payload bytes written per flow (default 64k; 0 = no limit)
+      --cutoff-packets N    packets written per flow (default 1000; 0 = no limit)
+      --cutoff-direction    count each direction on its own
+      --cutoff-class SPEC   NAME:MATCH:BYTES[:PACKETS], MATCH = tcp|udp|PORT|CIDR joined by +,
+                            e.g. dns:udp+53:0:0 or tls:tcp+443:16k (repeatable; first match wins)
+Flows
+      --max-flows N         flows tracked at once; the oldest idle one is evicted (default 1000000)
+      --tcp-timeout T       idle timeouts in packet time (defaults 5m, 60s, 30s)
+      --udp-timeout T
+      --other-timeout T
+Reporting
+      --json                print the summary as JSON on stdout
+      --no-progress         no progress bar (it is drawn on stderr only when stderr is a TTY)
+  -q, --quiet               no summary
+  -h, --help
+
+SIZE: 65536, 64k, 16KiB, 2G.  T: 90, 60s, 5m, 1h, 7d.`;
+
+export async function captureCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      read: { type: 'string', short: 'r' },
+      config: { type: 'string', short: 'c' },
+      write: { type: 'string', short: 'w' },
+      'no-pcap': { type: 'boolean' },
+      compress: { type: 'boolean' },
+      'gzip-level': { type: 'string' },
+      'rotate-interval': { type: 'string' },
+      'rotate-size': { type: 'string' },
+      'retain-size': { type: 'string' },
+      'retain-age': { type: 'string' },
+      'source-name': { type: 'string' },
+      'cutoff-bytes': { type: 'string' },
+      'cutoff-packets': { type: 'string' },
+      'cutoff-direction': { type: 'boolean' },
+      'cutoff-class': { type: 'string', multiple: true },
+      'max-flows': { type: 'string' },
+      'tcp-timeout': { type: 'string' },
+      'udp-timeout': { type: 'string' },
+      'other-timeout': { type: 'string' },
+      json: { type: 'boolean' },
+      'no-progress': { type: 'boolean' },
+      quiet: { type: 'boolean', short: 'q' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(captureUsage + '\n');
+    return 0;
+  }
+  const fromFile = values.config ? await loadCaptureConfigFile(values.config) : {};
+  const flags: CaptureConfigPatch = { cutoff: {}, flows: {} };
+  const size = (v: string | undefined, flag: string): number | undefined =>
+    v === undefined ? undefined : parseSize(v, flag);
+  const dur = (v: string | undefined, flag: string): number | undefined =>
+    v === undefined ? undefined : parseDuration(v, flag);
+  const int = (v: string | undefined, flag: string): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!/^\d+$/.test(v)) throw new TapgateError('TG_ERR_USAGE', `${flag}: "${v}" is not a number`);
+    return n;
+  };
+  Object.assign(flags, {
+    input: values.read,
+    outDir: values.write,
+    compress: values.compress,
+    gzipLevel: int(values['gzip-level'], '--gzip-level'),
+    rotateIntervalSec: dur(values['rotate-interval'], '--rotate-interval'),
+    rotateSizeBytes: size(values['rotate-size'], '--rotate-size'),
+    retainSizeBytes: size(values['retain-size'], '--retain-size'),
+    retainAgeSec: dur(values['retain-age'], '--retain-age'),
+    sourceName: values['source-name'],
+  });
+  if (values['no-pcap']) flags.outDir = null;
+  Object.assign(flags.cutoff!, {
+    bytes: size(values['cutoff-bytes'], '--cutoff-bytes'),
+    packets: int(values['cutoff-packets'], '--cutoff-packets'),
+    perDirection: values['cutoff-direction'],
+    classes: values['cutoff-class']?.map(parseCutoffClassFlag),
+  });
+  Object.assign(flags.flows!, {
+    maxFlows: int(values['max-flows'], '--max-flows'),
+    tcpTimeoutSec: dur(values['tcp-timeout'], '--tcp-timeout'),
+    udpTimeoutSec: dur(values['udp-timeout'], '--udp-timeout'),
+    otherTimeoutSec: dur(values['other-timeout'], '--other-timeout'),
+  });
+  const config = resolveCaptureConfig(fromFile, flags);
+  if (config.outDir === null && !values['no-pcap'] && fromFile.outDir === undefined) {
+    throw new TapgateError('TG_ERR_USAGE', 'no output: give -w DIR, or --no-pcap to count only');
+  }
+
+  const abort = new AbortController();
+  const stop = (): void => {
+    abort.abort();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const bar =
+    !values['no-progress'] && !values.quiet && !values.json && process.stderr.isTTY
+      ? startProgressBar()
+      : null;
+  let summary: CaptureSummary;
+  try {
+    summary = await runCapture(config, {
+      signal: abort.signal,
+      ...(bar ? { onProgress: bar.update } : {}),
+    });
+  } finally {
+    bar?.stop();
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+  if (values.json) process.stdout.write(JSON.stringify(summary) + '\n');
+  else if (!values.quiet) process.stdout.write(formatSummary(summary));
+  return 0;
+}
+
+/** `NAME:MATCH:BYTES[:PACKETS]` where MATCH is tcp|udp|icmp|PORT[-PORT]|CIDR joined by `+`. */
+export function parseCutoffClassFlag(spec: string): CutoffClass {
+  const parts = spec.split(':');
+  // CIDRs of IPv6 contain ':' — accept them only in the YAML form.
+  if (parts.length < 3 || parts.length > 4) {
+    throw new TapgateError(
+      'TG_ERR_USAGE',
+      `--cutoff-class "${spec}": expected NAME:MATCH:BYTES[:PACKETS] (IPv6 CIDRs: use the YAML config)`,
+    );
+  }
+  const [name, match, bytes, packets] = parts as [string, string, string, string | undefined];
+  const protocols: number[] = [];
+  const ports: PortRange[] = [];
+  const cidrs: Cidr[] = [];
+  for (const m of match.split('+')) {
+    const proto = protoNumbers[m.toLowerCase()];
+    if (proto !== undefined) protocols.push(proto);
+    else if (m.includes('.')) cidrs.push(parseCidr(m));
+    else ports.push(parsePortRange(m));
+  }
+  const cls: CutoffClass = {
+    name,
+    protocols,
+    ports,
+    cidrs,
+    bytes: parseSize(bytes, `--cutoff-class ${name}`),
+  };
+  if (packets !== undefined) {
+    if (!/^\d+$/.test(packets)) {
+      throw new TapgateError('TG_ERR_USAGE', `--cutoff-class "${spec}": bad packet count`);
+    }
+    cls.packets = Number(packets);
+  }
+  return cls;
+}

@@ -1,0 +1,100 @@
+/**
+ * Split-input tests (ws style): the same bytes read in one chunk and in tiny chunks, with and without
+ * headroom for the carried tail, must give identical frames, interfaces and error counts. Tiny chunks
+ * put a boundary inside every header, record, option and trailer, and force the buffer to grow.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { gzipSync } from 'node:zlib';
+import {
+  block,
+  BT,
+  epb,
+  idb,
+  payload,
+  pcapFile,
+  pcapngMixed,
+  readAll,
+  shb,
+  syntheticCaptures,
+  tempDir,
+  writeTemp,
+} from '../helpers/capture-builders.ts';
+
+const dir = tempDir();
+
+/** The synthetic set plus damaged files, so error paths are split too. */
+function inputs(): Record<string, Buffer> {
+  const out = syntheticCaptures();
+  const mixed = pcapngMixed(true);
+  out['pcapng-cut.pcapng'] = mixed.subarray(0, mixed.length - 9);
+  out['pcapng-damaged.pcapng'] = Buffer.concat([
+    shb(true),
+    idb(true, { linkType: 1, snapLen: 40, name: 'a-long-interface-name', tsresol: 9 }),
+    epb(true, { ifId: 0, ts: 1n, data: payload(20, 1) }, { trailer: 8 }),
+    epb(true, { ifId: 2, ts: 2n, data: payload(20, 2) }),
+    epb(true, { ifId: 0, ts: 3n, data: payload(50, 3) }),
+    epb(true, { ifId: 0, ts: 4n, data: payload(20, 4), capLenField: 99 }),
+    block(true, BT.Nrb, Buffer.alloc(300)),
+    epb(true, { ifId: 0, ts: 5n, data: payload(20, 5) }),
+  ]);
+  const pcap = pcapFile({
+    snapLen: 50,
+    records: Array.from({ length: 6 }, (_, i) => ({
+      sec: i,
+      sub: i,
+      data: payload(30 + 10 * i, i),
+    })),
+  });
+  out['pcap-cut.pcap'] = pcap.subarray(0, pcap.length - 3);
+  return out;
+}
+
+const SPLITS = [
+  { chunkBytes: 1, headroomBytes: 0 },
+  { chunkBytes: 2, headroomBytes: 0 },
+  { chunkBytes: 3, headroomBytes: 8 },
+  { chunkBytes: 7, headroomBytes: 0 },
+  { chunkBytes: 13, headroomBytes: 16 },
+  { chunkBytes: 64, headroomBytes: 0 },
+  { chunkBytes: 1000, headroomBytes: 0 },
+];
+
+for (const [name, bytes] of Object.entries(inputs())) {
+  test(`chunk boundaries: ${name}`, async () => {
+    for (const [file, data] of [
+      [name, bytes],
+      [`${name}.gz`, gzipSync(bytes)],
+    ] as const) {
+      const path = writeTemp(dir, file, data);
+      const whole = await readAll(path);
+      assert.ok(whole.frames.length > 0, file);
+      for (const split of SPLITS) {
+        const got = await readAll(path, { ...split, gzipChunkBytes: 5 });
+        assert.deepEqual(got.frames, whole.frames, `${file} ${JSON.stringify(split)}`);
+        assert.deepEqual(got.interfaces, whole.interfaces, `${file} ${JSON.stringify(split)}`);
+        assert.deepEqual(got.stats, whole.stats, `${file} ${JSON.stringify(split)}`);
+      }
+    }
+  });
+}
+
+test('chunk boundaries: damaged inputs count the expected errors', async () => {
+  const all = inputs();
+  const expectErrors: Record<string, Record<string, number>> = {
+    'pcapng-cut.pcapng': { truncated_record: 1 },
+    'pcapng-damaged.pcapng': {
+      bad_block: 1,
+      unknown_interface: 1,
+      caplen_over_snaplen: 1,
+      bad_record_length: 1,
+    },
+    'pcap-cut.pcap': { truncated_record: 1, caplen_over_snaplen: 2 },
+  };
+  for (const [name, errors] of Object.entries(expectErrors)) {
+    const got = await readAll(writeTemp(dir, `errors-${name}`, all[name] as Buffer), {
+      chunkBytes: 3,
+    });
+    assert.deepEqual(got.stats.errors, errors, name);
+  }
+});

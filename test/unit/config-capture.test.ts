@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { parseCaptureConfig, resolveCaptureConfig } from '../../src/config/capture-config.ts';
+import { parseDuration, parseSize } from '../../src/config/units.ts';
+import { parseCutoffClassFlag } from '../../src/cli/capture-command.ts';
+import { TapgateError } from '../../src/errors.ts';
+import type { CutoffClass } from '../../src/flow/cutoff.ts';
+
+test('sizes and durations', () => {
+  assert.equal(parseSize('65536', 'x'), 65536);
+  assert.equal(parseSize('64k', 'x'), 65536);
+  assert.equal(parseSize('16KiB', 'x'), 16384);
+  assert.equal(parseSize('1.5M', 'x'), 1572864);
+  assert.equal(parseSize(0, 'x'), 0);
+  assert.equal(parseDuration('5m', 'x'), 300);
+  assert.equal(parseDuration('500ms', 'x'), 0.5);
+  assert.equal(parseDuration('7d', 'x'), 604800);
+  assert.throws(() => parseSize('12 parsecs', '--cutoff-bytes'), {
+    code: 'TG_ERR_CONFIG',
+    message: /--cutoff-bytes: "12 parsecs" is not a size/,
+  });
+  assert.throws(() => parseDuration('-1s', 'x'), TapgateError);
+});
+
+const full = `
+capture:
+  read: in.pcap
+  output:
+    dir: /tmp/out
+    compress: true
+    rotateInterval: 5m
+    rotateSize: 1G
+    retainSize: 10G
+    retainAge: 7d
+  flows:
+    maxFlows: 5000
+    timeouts: { tcp: 10m, udp: 30s, other: 10s, tcpClosed: 2s }
+  cutoff:
+    bytes: 32k
+    packets: 100
+    perDirection: true
+    classes:
+      - name: dns
+        match: { proto: udp, ports: [53] }
+        bytes: 0
+        packets: 0
+      - name: tls
+        match: { proto: tcp, ports: [443, 8000-8100] }
+        bytes: 16k
+      - name: lan
+        match: { cidrs: [10.0.0.0/8, 'fd00::/8'] }
+`;
+
+test('the capture section maps onto the resolved config', () => {
+  const c = resolveCaptureConfig(parseCaptureConfig(full, 'tapgate.yaml'));
+  assert.equal(c.input, 'in.pcap');
+  assert.equal(c.outDir, '/tmp/out');
+  assert.equal(c.compress, true);
+  assert.equal(c.rotateIntervalSec, 300);
+  assert.equal(c.rotateSizeBytes, 1024 ** 3);
+  assert.equal(c.retainAgeSec, 7 * 86400);
+  assert.deepEqual(c.flows, {
+    maxFlows: 5000,
+    tcpTimeoutSec: 600,
+    udpTimeoutSec: 30,
+    otherTimeoutSec: 10,
+    tcpClosedTimeoutSec: 2,
+  });
+  assert.equal(c.cutoff.bytes, 32768);
+  assert.equal(c.cutoff.perDirection, true);
+  assert.equal(c.cutoff.classes.length, 3);
+  const [dns, tls, lan] = c.cutoff.classes as [CutoffClass, CutoffClass, CutoffClass];
+  assert.deepEqual(dns.protocols, [17]);
+  assert.equal(dns.bytes, 0);
+  assert.deepEqual(tls.ports, [
+    { from: 443, to: 443 },
+    { from: 8000, to: 8100 },
+  ]);
+  assert.equal(tls.packets, undefined, 'left out: inherits the default');
+  assert.deepEqual(
+    lan.cidrs.map((x) => x.text),
+    ['10.0.0.0/8', 'fd00::/8'],
+  );
+});
+
+test('flags override the file; defaults fill the rest', () => {
+  const c = resolveCaptureConfig(parseCaptureConfig(full, 'f'), {
+    cutoff: { bytes: 1000 },
+    compress: false,
+  });
+  assert.equal(c.cutoff.bytes, 1000);
+  assert.equal(c.cutoff.packets, 100);
+  assert.equal(c.compress, false);
+  const d = resolveCaptureConfig({ input: 'x' });
+  assert.equal(d.cutoff.bytes, 65536);
+  assert.equal(d.cutoff.packets, 1000);
+  assert.equal(d.rotateIntervalSec, 60);
+});
+
+test('errors name the file, the line and the key', () => {
+  const cases: [string, RegExp][] = [
+    ['capture:\n  cutof:\n    bytes: 1\n', /^t\.yaml:2: capture\.cutof: unknown key/],
+    ['capture:\n  cutoff:\n    bytes: lots\n', /^t\.yaml:3: capture\.cutoff\.bytes: .*not a size/],
+    [
+      'capture:\n  output:\n    compress: "yes"\n',
+      /^t\.yaml:3: capture\.output\.compress: expected true/,
+    ],
+    [
+      'capture:\n  cutoff:\n    classes:\n      - name: x\n        match: { cidrs: [10.0.0.0/33] }\n',
+      /^t\.yaml:5: capture\.cutoff\.classes\[0\]\.match\.cidrs: .*prefix length/,
+    ],
+    [
+      'capture:\n  cutoff:\n    classes:\n      - name: x\n        match: { ports: [70000] }\n',
+      /^t\.yaml:5: .*ports: "70000" is not a port/,
+    ],
+    ['capture:\n  cutoff:\n    classes:\n      - name: x\n', /^t\.yaml:4: .*needs a match/],
+    ['capture: [\n', /^t\.yaml:\d+: /],
+    ['gateway: {}\n', /^t\.yaml:1: gateway: unknown key/],
+  ];
+  for (const [text, re] of cases) {
+    assert.throws(
+      () => parseCaptureConfig(text, 't.yaml'),
+      (e: unknown) => {
+        assert.ok(e instanceof TapgateError);
+        assert.equal(e.code, 'TG_ERR_CONFIG');
+        assert.match(e.message, re);
+        return true;
+      },
+    );
+  }
+});
+
+test('--cutoff-class flag form', () => {
+  const dns = parseCutoffClassFlag('dns:udp+53:0:0');
+  assert.deepEqual(
+    [dns.protocols, dns.ports, dns.bytes, dns.packets],
+    [[17], [{ from: 53, to: 53 }], 0, 0],
+  );
+  const lan = parseCutoffClassFlag('lan:10.0.0.0/8+tcp:1M');
+  assert.equal(lan.cidrs[0]?.text, '10.0.0.0/8');
+  assert.equal(lan.bytes, 1048576);
+  assert.equal(lan.packets, undefined);
+  assert.throws(() => parseCutoffClassFlag('nope'), { code: 'TG_ERR_USAGE' });
+  assert.throws(() => parseCutoffClassFlag('x:tcp:1k:lots'), { code: 'TG_ERR_USAGE' });
+});
