@@ -21,12 +21,11 @@ export {
 } from './capture/run-capture.ts';
 export {
   resolveCaptureConfig,
-  parseCaptureConfig,
-  loadCaptureConfigFile,
   defaultCaptureConfig,
   type CaptureConfig,
   type CaptureConfigPatch,
 } from './config/capture-config.ts';
+export { parseCaptureConfig, loadCaptureConfigFile } from './config/capture-config-yaml.ts';
 export { defaults } from './config/defaults.ts';
 export { parseSize, parseDuration } from './config/units.ts';
 export { PacketDecoder, IpProto, TcpFlag } from './decode/packet-decoder.ts';

@@ -13,9 +13,11 @@
  * headroom, i.e. a big pcapng block or a tiny test chunk size, grows the buffer). A walker may consume
  * past `end` (a block it does not want buffered): those bytes are discarded from the next reads.
  *
- * Reading the next chunk while the walker runs on the current one (two buffers) was measured and
- * dropped: on a 2-vCPU host the copy from the page cache competes with parsing for memory bandwidth
- * and the pipeline got no faster.
+ * Read-ahead: two such buffers alternate. While the walker (and the whole pipeline behind it) works
+ * on one window, the next chunk is already being read into the other buffer on the libuv pool, so
+ * the kernel's page-cache copy overlaps parsing instead of adding to it. The previous window's
+ * buffer is reused only after `next()` was called, which is when the walker's borrow ends. At most
+ * one read is outstanding, as `ByteSource` requires.
  */
 import type { ByteSource } from './file-byte-source.ts';
 
@@ -32,6 +34,10 @@ export class ChunkReader {
   readonly #src: ByteSource;
   readonly #chunkBytes: number;
   #headroom: number;
+  /** The buffer that is not the current window: target of the read-ahead. */
+  #spare: Buffer;
+  /** Read-ahead into `#spare` at `#headroom`, resolving to the bytes read (0 at the end). */
+  #ahead: Promise<number> | null = null;
   /** Input bytes still to discard (consumed past `end`). */
   #skip = 0;
   #eof = false;
@@ -45,6 +51,7 @@ export class ChunkReader {
     this.#chunkBytes = Math.max(1, chunkBytes);
     this.#headroom = Math.max(0, headroomBytes);
     this.buf = Buffer.allocUnsafe(this.#headroom + this.#chunkBytes);
+    this.#spare = Buffer.allocUnsafe(this.#headroom + this.#chunkBytes);
     this.start = this.#headroom;
     this.end = this.#headroom;
   }
@@ -69,49 +76,70 @@ export class ChunkReader {
    * of the input, leaving the unconsumed tail as the window.
    */
   async next(): Promise<boolean> {
-    const tail = this.end - this.start;
-    if (tail > this.#headroom) this.#grow(tail);
-    // Park the tail right before the read position (memmove-safe when the ranges overlap).
-    const h = this.#headroom;
-    this.buf.copyWithin(h - tail, this.start, this.end);
-    this.start = h - tail;
-    this.end = h;
     while (!this.#eof) {
-      const n = await this.#src.read(this.buf, h, this.#chunkBytes);
+      const n = await (this.#ahead ?? this.#readAhead());
+      this.#ahead = null;
       if (n === 0) {
         this.#eof = true;
         break;
       }
-      if (this.#skip === 0) {
-        this.end = h + n;
-        return true;
+      let from = 0;
+      if (this.#skip > 0) {
+        // Skipping: the window is empty, so only the bytes past the skipped ones are kept.
+        from = Math.min(this.#skip, n);
+        this.#skip -= from;
+        if (from === n) continue;
       }
-      // Skipping: the window is empty, so the kept bytes can start anywhere; move them to h.
-      const k = Math.min(this.#skip, n);
-      this.#skip -= k;
-      if (k < n) {
-        this.buf.copyWithin(h, h + k, h + n);
-        this.end = h + n - k;
-        return true;
-      }
+      this.#swapIn(from, n);
+      this.#ahead = this.#readAhead();
+      return true;
     }
+    // End of input: the tail stays the window, where it is.
     return false;
   }
 
-  /** Closes the source. */
-  close(): Promise<void> {
-    return this.#src.close();
+  /**
+   * Closes the source. A read-ahead may still be waiting on a quiet pipe: closing the source is
+   * what settles it, so close first, then let the read-ahead finish before returning.
+   */
+  async close(): Promise<void> {
+    const closing = this.#src.close();
+    await this.#ahead?.catch(() => 0);
+    this.#ahead = null;
+    await closing;
   }
 
-  /** The tail does not fit the headroom: a larger buffer, the tail copied to its start. */
-  #grow(tail: number): void {
-    let h = Math.max(1024, this.#headroom * 2);
-    while (h < tail) h *= 2;
-    const bigger = Buffer.allocUnsafe(h + this.#chunkBytes);
-    this.buf.copy(bigger, 0, this.start, this.end);
-    this.buf = bigger;
-    this.start = 0;
-    this.end = tail;
-    this.#headroom = h;
+  #readAhead(): Promise<number> {
+    return this.#src.read(this.#spare, this.#headroom, this.#chunkBytes);
+  }
+
+  /**
+   * Makes the spare buffer the window: the current tail parked right before its fresh bytes
+   * `[headroom + from, headroom + n)`, then the old window's buffer becomes the spare.
+   */
+  #swapIn(from: number, n: number): void {
+    const h = this.#headroom;
+    const tail = this.end - this.start;
+    const old = this.buf;
+    const dataLen = n - from;
+    let next = this.#spare;
+    let spare = old;
+    let dataStart = h + from;
+    if (tail > dataStart) {
+      // The tail does not fit in front of the data: larger buffers (rare: a huge pcapng block).
+      let room = Math.max(1024, h * 2);
+      while (room < tail) room *= 2;
+      const bigger = Buffer.allocUnsafe(room + this.#chunkBytes);
+      next.copy(bigger, room, dataStart, dataStart + dataLen);
+      next = bigger;
+      spare = Buffer.allocUnsafe(room + this.#chunkBytes);
+      dataStart = room;
+      this.#headroom = room;
+    }
+    old.copy(next, dataStart - tail, this.start, this.end);
+    this.#spare = spare;
+    this.buf = next;
+    this.start = dataStart - tail;
+    this.end = dataStart + dataLen;
   }
 }

@@ -6,7 +6,6 @@ import { parseArgs } from 'node:util';
 import { parseCidr, type Cidr } from '../flow/cidr.ts';
 import type { CutoffClass, PortRange } from '../flow/cutoff.ts';
 import {
-  loadCaptureConfigFile,
   parsePortRange,
   protoNumbers,
   resolveCaptureConfig,
@@ -15,7 +14,6 @@ import {
 import { parseDuration, parseSize } from '../config/units.ts';
 import { TapgateError } from '../errors.ts';
 import { runCapture, type CaptureSummary } from '../capture/run-capture.ts';
-import { startProgressBar } from './progress.ts';
 import { formatSummary } from './summary.ts';
 
 export const captureUsage = `Usage: tapgate capture -r FILE -w DIR [options]
@@ -90,7 +88,10 @@ export async function captureCommand(argv: string[]): Promise<number> {
     process.stdout.write(captureUsage + '\n');
     return 0;
   }
-  const fromFile = values.config ? await loadCaptureConfigFile(values.config) : {};
+  // The YAML parser and the progress bar load only when used: start-up time counts on short runs.
+  const fromFile = values.config
+    ? await (await import('../config/capture-config-yaml.ts')).loadCaptureConfigFile(values.config)
+    : {};
   const flags: CaptureConfigPatch = { cutoff: {}, flows: {} };
   const size = (v: string | undefined, flag: string): number | undefined =>
     v === undefined ? undefined : parseSize(v, flag);
@@ -139,7 +140,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
   process.once('SIGTERM', stop);
   const bar =
     !values['no-progress'] && !values.quiet && !values.json && process.stderr.isTTY
-      ? startProgressBar()
+      ? (await import('./progress.ts')).startProgressBar()
       : null;
   let summary: CaptureSummary;
   try {

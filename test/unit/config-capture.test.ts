@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseCaptureConfig, resolveCaptureConfig } from '../../src/config/capture-config.ts';
+import { resolveCaptureConfig } from '../../src/config/capture-config.ts';
+import { parseCaptureConfig } from '../../src/config/capture-config-yaml.ts';
 import { parseDuration, parseSize } from '../../src/config/units.ts';
 import { parseCutoffClassFlag } from '../../src/cli/capture-command.ts';
 import { TapgateError } from '../../src/errors.ts';

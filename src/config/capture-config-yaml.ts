@@ -1,0 +1,169 @@
+/**
+ * Reads the `capture:` section of tapgate.yaml into a CaptureConfigPatch (see capture-config.ts for
+ * the shape). Kept apart so a run without a config file never loads the YAML parser.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Node } from 'yaml';
+import { TapgateError } from '../errors.ts';
+import { parseCidr } from '../flow/cidr.ts';
+import { MAX_CUTOFF_CLASSES, type CutoffClass } from '../flow/cutoff.ts';
+import {
+  parsePortRange,
+  protoNumbers,
+  stripUndefined,
+  type CaptureConfigPatch,
+} from './capture-config.ts';
+import { parseDuration, parseSize } from './units.ts';
+import { YamlReader } from './yaml-reader.ts';
+
+/** Reads tapgate.yaml and returns what its `capture:` section sets. */
+export async function loadCaptureConfigFile(path: string): Promise<CaptureConfigPatch> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new TapgateError('TG_ERR_CONFIG', `cannot read config ${path}: ${(e as Error).message}`);
+  }
+  return parseCaptureConfig(text, path);
+}
+
+export function parseCaptureConfig(text: string, file: string): CaptureConfigPatch {
+  const { reader: y, root } = YamlReader.parse(text, file);
+  if (root === null) return {};
+  const top = y.map(root, '', ['capture']);
+  const captureNode = top.get('capture');
+  if (!captureNode) return {};
+  const cap = y.map(captureNode, 'capture', ['read', 'source', 'output', 'flows', 'cutoff']);
+  const patch: CaptureConfigPatch = {};
+  const read = cap.get('read');
+  if (read) patch.input = y.string(read, 'capture.read');
+  const source = cap.get('source');
+  if (source) patch.sourceName = y.string(source, 'capture.source');
+
+  const outNode = cap.get('output');
+  if (outNode) {
+    const p = 'capture.output';
+    const out = y.map(outNode, p, [
+      'dir',
+      'compress',
+      'gzipLevel',
+      'rotateInterval',
+      'rotateSize',
+      'retainSize',
+      'retainAge',
+    ]);
+    const get = (k: string): Node | undefined => out.get(k);
+    if (get('dir')) patch.outDir = y.string(get('dir'), `${p}.dir`);
+    if (get('compress')) patch.compress = y.bool(get('compress'), `${p}.compress`);
+    if (get('gzipLevel')) patch.gzipLevel = y.convert(get('gzipLevel'), `${p}.gzipLevel`, Number);
+    const size = (k: string): number | undefined =>
+      get(k) ? y.convert(get(k), `${p}.${k}`, (v) => parseSize(v, k)) : undefined;
+    const dur = (k: string): number | undefined =>
+      get(k) ? y.convert(get(k), `${p}.${k}`, (v) => parseDuration(v, k)) : undefined;
+    Object.assign(
+      patch,
+      stripUndefined({
+        rotateIntervalSec: dur('rotateInterval'),
+        rotateSizeBytes: size('rotateSize'),
+        retainSizeBytes: size('retainSize'),
+        retainAgeSec: dur('retainAge'),
+      }),
+    );
+  }
+
+  const flowsNode = cap.get('flows');
+  if (flowsNode) {
+    const flows = y.map(flowsNode, 'capture.flows', ['maxFlows', 'timeouts']);
+    patch.flows = {};
+    const max = flows.get('maxFlows');
+    if (max) patch.flows.maxFlows = y.convert(max, 'capture.flows.maxFlows', positiveInt);
+    const tNode = flows.get('timeouts');
+    if (tNode) {
+      const p = 'capture.flows.timeouts';
+      const t = y.map(tNode, p, ['tcp', 'udp', 'other', 'tcpClosed']);
+      const dur = (k: string): number | undefined =>
+        t.get(k) ? y.convert(t.get(k), `${p}.${k}`, (v) => parseDuration(v, k)) : undefined;
+      Object.assign(
+        patch.flows,
+        stripUndefined({
+          tcpTimeoutSec: dur('tcp'),
+          udpTimeoutSec: dur('udp'),
+          otherTimeoutSec: dur('other'),
+          tcpClosedTimeoutSec: dur('tcpClosed'),
+        }),
+      );
+    }
+  }
+
+  const cutNode = cap.get('cutoff');
+  if (cutNode) {
+    const p = 'capture.cutoff';
+    const cut = y.map(cutNode, p, ['bytes', 'packets', 'perDirection', 'classes']);
+    patch.cutoff = {};
+    if (cut.get('bytes')) {
+      patch.cutoff.bytes = y.convert(cut.get('bytes'), `${p}.bytes`, (v) => parseSize(v, 'bytes'));
+    }
+    if (cut.get('packets')) {
+      patch.cutoff.packets = y.convert(cut.get('packets'), `${p}.packets`, nonNegativeInt);
+    }
+    if (cut.get('perDirection')) {
+      patch.cutoff.perDirection = y.bool(cut.get('perDirection'), `${p}.perDirection`);
+    }
+    const classesNode = cut.get('classes');
+    if (classesNode) {
+      const items = y.seq(classesNode, `${p}.classes`);
+      if (items.length > MAX_CUTOFF_CLASSES) {
+        y.fail(classesNode, `${p}.classes`, `at most ${MAX_CUTOFF_CLASSES} classes`);
+      }
+      patch.cutoff.classes = items.map((n, i) => readClass(y, n, `${p}.classes[${i}]`));
+    }
+  }
+  return patch;
+}
+
+function readClass(y: YamlReader, node: Node, path: string): CutoffClass {
+  const m = y.map(node, path, ['name', 'match', 'bytes', 'packets']);
+  const name = m.get('name') ? y.string(m.get('name'), `${path}.name`) : path;
+  // Limits left out inherit the job's default cutoff.
+  const cls: CutoffClass = { name, protocols: [], ports: [], cidrs: [] };
+  if (m.get('bytes')) {
+    cls.bytes = y.convert(m.get('bytes'), `${path}.bytes`, (v) => parseSize(v, 'bytes'));
+  }
+  if (m.get('packets')) {
+    cls.packets = y.convert(m.get('packets'), `${path}.packets`, nonNegativeInt);
+  }
+  const matchNode = m.get('match');
+  if (!matchNode) y.fail(node, path, 'a class needs a match (proto, ports and/or cidrs)');
+  const match = y.map(matchNode, `${path}.match`, ['proto', 'ports', 'cidrs']);
+  const protos = y.seqOrOne(match.get('proto'));
+  cls.protocols = protos.map((n) =>
+    y.convert(n, `${path}.match.proto`, (v) => {
+      const num = typeof v === 'number' ? v : (protoNumbers[v.toLowerCase()] ?? Number(v));
+      if (!Number.isInteger(num) || num < 0 || num > 255) {
+        throw new TapgateError('TG_ERR_CONFIG', `"${v}" is not tcp, udp, icmp, icmpv6 or 0..255`);
+      }
+      return num;
+    }),
+  );
+  const ports = y.seqOrOne(match.get('ports'));
+  cls.ports = ports.map((n) => y.convert(n, `${path}.match.ports`, parsePortRange));
+  const cidrs = y.seqOrOne(match.get('cidrs'));
+  cls.cidrs = cidrs.map((n) => y.convert(n, `${path}.match.cidrs`, (v) => parseCidr(String(v))));
+  return cls;
+}
+
+function positiveInt(v: string | number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) {
+    throw new TapgateError('TG_ERR_CONFIG', `"${v}" is not a positive integer`);
+  }
+  return n;
+}
+
+function nonNegativeInt(v: string | number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) {
+    throw new TapgateError('TG_ERR_CONFIG', `"${v}" is not a whole number ≥ 0`);
+  }
+  return n;
+}
