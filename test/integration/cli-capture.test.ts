@@ -3,7 +3,7 @@
  * input, signals, and bad input that is counted rather than fatal.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -199,4 +199,22 @@ test('SIGTERM mid-run closes every file valid, with a gzip trailer', async () =>
     n += tcpdumpCount(f);
   }
   assert.equal(n, s.flow.packetsWritten);
+});
+
+test('on a terminal a progress bar is drawn on stderr while reading', async () => {
+  const out = join(work, 'tty');
+  const cli = `${process.execPath} --import tsx src/cli.ts capture -r - -w ${out}`;
+  // `script` gives the CLI a pseudo-terminal; the input arrives in two parts 1 s apart.
+  const feed = `(head -c 2000000 ${synth}; sleep 1; tail -c +2000001 ${synth}) | ${cli}`;
+  const r = spawnSync('script', ['-qec', feed, '/dev/null'], {
+    cwd: join(import.meta.dirname, '../..'),
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /\d+% \| [\d.]+ \w+ of \? \| [\d,]+ packets\/s/);
+  assert.match(r.stdout, /read +[\d,]+ packets/);
+  // Without a terminal there is no bar.
+  const plain = await runCli(['capture', '-r', synth, '-w', join(work, 'notty')]);
+  assert.doesNotMatch(plain.stderr + plain.stdout, /packets\/s \|/);
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { access, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, test, type TestContext } from 'node:test';
+import { test, type TestContext } from 'node:test';
 
 import { isTapgateError, type TapgateError } from '../../src/errors.ts';
 import { PcapOutput, type FinishedPcapFile } from '../../src/pcap/pcap-output.ts';
@@ -18,21 +18,12 @@ import {
   iface,
   listFiles,
   makeFrameWriter,
-  newTmpDir,
+  tempDirsRemovedAfterTests,
   options,
   tcpdumpCount,
 } from '../helpers/pcap-test-helpers.ts';
 
-const dirs: string[] = [];
-after(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
-
-async function tmp(tag: string): Promise<string> {
-  const d = await newTmpDir(tag);
-  dirs.push(d);
-  return d;
-}
+const tmp = tempDirsRemovedAfterTests();
 
 function sh(cmd: string, args: string[]): Promise<string | null> {
   return new Promise((resolve) => {

@@ -3,9 +3,8 @@
  * parser: exact counts, byte-exact frames, timestamps, snaplen, link types.
  */
 import assert from 'node:assert/strict';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 
 import { PcapOutput, type FinishedPcapFile } from '../../src/pcap/pcap-output.ts';
 import {
@@ -16,7 +15,7 @@ import {
   iface,
   listFiles,
   makeFrameWriter,
-  newTmpDir,
+  tempDirsRemovedAfterTests,
   options,
   readPcapFile,
   sll2Frame,
@@ -26,16 +25,7 @@ import {
   type TestFrame,
 } from '../helpers/pcap-test-helpers.ts';
 
-const dirs: string[] = [];
-after(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
-
-async function tmp(tag: string): Promise<string> {
-  const d = await newTmpDir(tag);
-  dirs.push(d);
-  return d;
-}
+const tmp = tempDirsRemovedAfterTests();
 
 function frames(n: number): TestFrame[] {
   const out: TestFrame[] = [];

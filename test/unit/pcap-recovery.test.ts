@@ -4,10 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 
 import { PcapOutput, type FinishedPcapFile } from '../../src/pcap/pcap-output.ts';
@@ -18,23 +18,14 @@ import {
   iface,
   listFiles,
   makeFrameWriter,
-  newTmpDir,
+  tempDirsRemovedAfterTests,
   options,
   parsePcap,
   readPcapFile,
   tcpdumpCount,
 } from '../helpers/pcap-test-helpers.ts';
 
-const dirs: string[] = [];
-after(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
-
-async function tmp(tag: string): Promise<string> {
-  const d = await newTmpDir(tag);
-  dirs.push(d);
-  return d;
-}
+const tmp = tempDirsRemovedAfterTests();
 
 const NAME = 'test-2023-11-14T22-14-00';
 const DAY = '2023/11/14';

@@ -3,9 +3,9 @@
  * temporaries being written are never touched.
  */
 import assert from 'node:assert/strict';
-import { rm, utimes } from 'node:fs/promises';
+import { utimes } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 
 import { PcapOutput, type PcapOutputOptions } from '../../src/pcap/pcap-output.ts';
 import {
@@ -14,20 +14,11 @@ import {
   iface,
   listFiles,
   makeFrameWriter,
-  newTmpDir,
+  tempDirsRemovedAfterTests,
   options,
 } from '../helpers/pcap-test-helpers.ts';
 
-const dirs: string[] = [];
-after(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
-
-async function tmp(tag: string): Promise<string> {
-  const d = await newTmpDir(tag);
-  dirs.push(d);
-  return d;
-}
+const tmp = tempDirsRemovedAfterTests();
 
 const DAY_SEC = 86400;
 const FRAMES_PER_FILE = 50;

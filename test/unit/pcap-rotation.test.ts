@@ -3,9 +3,9 @@
  * by size (plain exact, gzip estimated), name collisions, and wall-clock tick() rotation.
  */
 import assert from 'node:assert/strict';
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { PcapOutput, type FinishedPcapFile } from '../../src/pcap/pcap-output.ts';
@@ -16,22 +16,13 @@ import {
   iface,
   listFiles,
   makeFrameWriter,
-  newTmpDir,
+  tempDirsRemovedAfterTests,
   options,
   readPcapFile,
   tcpdumpCount,
 } from '../helpers/pcap-test-helpers.ts';
 
-const dirs: string[] = [];
-after(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
-
-async function tmp(tag: string): Promise<string> {
-  const d = await newTmpDir(tag);
-  dirs.push(d);
-  return d;
-}
+const tmp = tempDirsRemovedAfterTests();
 
 const DAY = '2023/11/14';
 
