@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything tapgate and its test suite need on Debian 12 with Node 20:
 # apt packages (tcpdump/tshark to check our pcaps, libpcap, tcpreplay, iproute2, python3 for the
-# benchmark generator), then npm dependencies, then the TypeScript build.
+# benchmark generator; g++, make and python3 for the native addon), then npm dependencies (npm ci
+# also builds native-bindings/ through the package's install script), then the TypeScript build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -10,7 +10,7 @@
 import { TapgateError } from '../errors.ts';
 import type { CaptureInterface, FrameConsumer, SourceStats } from './frame.ts';
 import { errText, type ByteSource } from './file-byte-source.ts';
-import type { ChunkReader } from './file-chunk-reader.ts';
+import type { WindowReader } from './file-chunk-reader.ts';
 import type { RecordWalker } from './file-record-walker.ts';
 import { countSourceError } from './file-source-errors.ts';
 import type { CaptureFileSource, CaptureFormat } from './open-capture.ts';
@@ -21,7 +21,7 @@ export class FileCaptureSource implements CaptureFileSource {
   readonly stats: SourceStats;
   readonly #name: string;
   readonly #src: ByteSource;
-  readonly #reader: ChunkReader;
+  readonly #reader: WindowReader;
   readonly #walker: RecordWalker;
   #started = false;
 
@@ -31,7 +31,7 @@ export class FileCaptureSource implements CaptureFileSource {
     compressed: boolean;
     stats: SourceStats;
     src: ByteSource;
-    reader: ChunkReader;
+    reader: WindowReader;
     walker: RecordWalker;
   }) {
     this.#name = init.name;

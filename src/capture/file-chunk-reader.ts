@@ -26,7 +26,19 @@ export const DEFAULT_CHUNK_BYTES = 4 << 20;
 /** Default room for a carried tail: a maximal classic pcap record (16 + 256 KiB) with margin. */
 export const DEFAULT_HEADROOM_BYTES = 512 << 10;
 
-export class ChunkReader {
+/** What the run loop needs of a reader: a window `buf[start, end)` that `next()` moves forward. */
+export interface WindowReader {
+  readonly buf: Buffer;
+  readonly start: number;
+  readonly end: number;
+  /** Input bytes consumed past the end of the input when it ended. */
+  readonly skipRemaining: number;
+  consume(pos: number): void;
+  next(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export class ChunkReader implements WindowReader {
   /** Current window: `buf[start, end)`. Borrowed by the walker until the next call to `next()`. */
   buf: Buffer;
   start: number;

@@ -2,10 +2,13 @@
  * Opens an offline capture: a classic pcap or pcapng file, plain or gzip, from a path or stdin.
  *
  *   openCaptureFile(path)
- *     ├─ byte source: FileByteSource (path) | StreamByteSource (stdin, '-')
+ *     ├─ byte source: MappedFileSource (regular file, native addon) | FileByteSource (path)
+ *     │               | StreamByteSource (stdin, '-')
  *     ├─ gzip?  first bytes 1f 8b (never the file name) → GzipByteSource over it
  *     ├─ format: pcap magic (4 variants) | pcapng SHB + byte-order magic → record walker
- *     ├─ ChunkReader: first chunk read; walker reads the file header / leading blocks
+ *     ├─ reader: MappedChunkReader (mapped, not gzip: windows of the mapping, no copy) |
+ *     │          ChunkReader (read into reused buffers with read-ahead)
+ *     │          first window read; walker reads the file header / leading blocks
  *     └─ FileCaptureSource: run(consumer) walks every chunk, awaiting consumer.drain() between them
  *
  * Only an unusable input throws (`TapgateError` TG_ERR_INPUT_OPEN: cannot be opened or read;
@@ -17,7 +20,13 @@ import { TapgateError } from '../errors.ts';
 import type { CaptureInterface, FrameConsumer, SourceStats } from './frame.ts';
 import { errText, FileByteSource, type ByteSource } from './file-byte-source.ts';
 import { FileCaptureSource } from './file-capture-source.ts';
-import { ChunkReader, DEFAULT_CHUNK_BYTES, DEFAULT_HEADROOM_BYTES } from './file-chunk-reader.ts';
+import {
+  ChunkReader,
+  DEFAULT_CHUNK_BYTES,
+  DEFAULT_HEADROOM_BYTES,
+  type WindowReader,
+} from './file-chunk-reader.ts';
+import { MappedChunkReader, MappedFileSource } from './file-mapped-source.ts';
 import type { RecordWalker } from './file-record-walker.ts';
 import { newSourceStats } from './file-source-errors.ts';
 import { StreamByteSource } from './file-stream-source.ts';
@@ -63,6 +72,12 @@ export interface OpenCaptureOptions {
   maxBlockBytes?: number;
   /** Compressed bytes per inflater write (default 1 MiB). */
   gzipChunkBytes?: number;
+  /**
+   * Read regular files through a memory mapping when the native addon is built (default true).
+   * Note: a file truncated by another process while mapped raises SIGBUS; pass false for files
+   * that may still be rewritten.
+   */
+  mmap?: boolean;
   /** Stream read for '-' (default `process.stdin`). */
   stdin?: Readable;
 }
@@ -76,7 +91,7 @@ export async function openCaptureFile(
   options: OpenCaptureOptions = {},
 ): Promise<CaptureFileSource> {
   const name = path === '-' ? 'stdin' : path;
-  let src: ByteSource = await openRaw(path, options.stdin);
+  let src: ByteSource = await openRaw(path, options.stdin, options.mmap ?? true);
   try {
     const lead = await peek(src, 2, name);
     if (lead.length === 0) throw formatError(`capture file ${name} is empty`);
@@ -95,11 +110,11 @@ export async function openCaptureFile(
       format === 'pcap'
         ? new PcapRecordWalker(stats)
         : new PcapngBlockWalker(stats, options.maxBlockBytes);
-    const reader = new ChunkReader(
-      src,
-      options.chunkBytes ?? DEFAULT_CHUNK_BYTES,
-      options.headroomBytes ?? DEFAULT_HEADROOM_BYTES,
-    );
+    const chunkBytes = options.chunkBytes ?? DEFAULT_CHUNK_BYTES;
+    const reader: WindowReader =
+      src instanceof MappedFileSource
+        ? new MappedChunkReader(src, chunkBytes)
+        : new ChunkReader(src, chunkBytes, options.headroomBytes ?? DEFAULT_HEADROOM_BYTES);
     try {
       await reader.next();
     } catch (e) {
@@ -117,8 +132,13 @@ export async function openCaptureFile(
   }
 }
 
-async function openRaw(path: string, stdin: Readable | undefined): Promise<ByteSource> {
-  if (path !== '-') return FileByteSource.open(path);
+async function openRaw(
+  path: string,
+  stdin: Readable | undefined,
+  mmap: boolean,
+): Promise<ByteSource> {
+  if (path !== '-')
+    return (mmap ? MappedFileSource.tryOpen(path) : null) ?? FileByteSource.open(path);
   const stream = stdin ?? process.stdin;
   if ((stream as { isTTY?: boolean }).isTTY === true) {
     throw new TapgateError(

@@ -3,6 +3,8 @@
  * headroom for the carried tail, must give identical frames, interfaces and error counts. Tiny chunks
  * put a boundary inside every header, record, option and trailer, and force the buffer to grow.
  */
+import { openCaptureFile } from '../../src/capture/open-capture.ts';
+import { nativeAddon, nativeAddonError } from '../../src/capture/native-addon.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { gzipSync } from 'node:zlib';
@@ -69,11 +71,15 @@ for (const [name, bytes] of Object.entries(inputs())) {
       const path = writeTemp(dir, file, data);
       const whole = await readAll(path);
       assert.ok(whole.frames.length > 0, file);
-      for (const split of SPLITS) {
-        const got = await readAll(path, { ...split, gzipChunkBytes: 5 });
-        assert.deepEqual(got.frames, whole.frames, `${file} ${JSON.stringify(split)}`);
-        assert.deepEqual(got.interfaces, whole.interfaces, `${file} ${JSON.stringify(split)}`);
-        assert.deepEqual(got.stats, whole.stats, `${file} ${JSON.stringify(split)}`);
+      // Both readers: windows of the memory mapping, and reads into buffers with carried tails.
+      for (const mmap of [true, false]) {
+        for (const split of SPLITS) {
+          const got = await readAll(path, { ...split, gzipChunkBytes: 5, mmap });
+          const what = `${file} ${JSON.stringify({ ...split, mmap })}`;
+          assert.deepEqual(got.frames, whole.frames, what);
+          assert.deepEqual(got.interfaces, whole.interfaces, what);
+          assert.deepEqual(got.stats, whole.stats, what);
+        }
       }
     }
   });
@@ -92,9 +98,27 @@ test('chunk boundaries: damaged inputs count the expected errors', async () => {
     'pcap-cut.pcap': { truncated_record: 1, caplen_over_snaplen: 2 },
   };
   for (const [name, errors] of Object.entries(expectErrors)) {
-    const got = await readAll(writeTemp(dir, `errors-${name}`, all[name] as Buffer), {
-      chunkBytes: 3,
-    });
-    assert.deepEqual(got.stats.errors, errors, name);
+    for (const mmap of [true, false]) {
+      const got = await readAll(writeTemp(dir, `errors-${name}`, all[name] as Buffer), {
+        chunkBytes: 3,
+        mmap,
+      });
+      assert.deepEqual(got.stats.errors, errors, `${name} mmap=${mmap}`);
+    }
   }
+});
+
+test('regular files are memory-mapped when the native addon is built', async () => {
+  assert.ok(nativeAddon(), `native addon not loaded: ${nativeAddonError ?? ''}`);
+  const path = writeTemp(dir, 'mapped.pcap', inputs()['pcap-cut.pcap'] as Buffer);
+  const mapped = await openCaptureFile(path);
+  const plain = await openCaptureFile(path, { mmap: false });
+  // The mapped reader walks the mapping itself: frames point into a buffer as large as the file.
+  let mappedLen = 0;
+  let plainLen = 0;
+  await mapped.run({ onFrame: (f) => void (mappedLen = f.data.length), drain: () => undefined });
+  await plain.run({ onFrame: (f) => void (plainLen = f.data.length), drain: () => undefined });
+  assert.equal(mappedLen, (inputs()['pcap-cut.pcap'] as Buffer).length);
+  assert.notEqual(plainLen, mappedLen);
+  assert.deepEqual(mapped.stats, plain.stats);
 });
