@@ -66,6 +66,9 @@ export async function runCapture(
           retainSizeBytes: config.retainSizeBytes,
           retainAgeSec: config.retainAgeSec,
           clock: 'packet',
+        }).catch(async (e: unknown) => {
+          await source.close(); // an unusable output directory must not leak the open input
+          throw e;
         });
   const stage = new FlowStage({
     flows: {

@@ -52,17 +52,15 @@ export function parseCaptureConfig(text: string, file: string): CaptureConfigPat
       'retainSize',
       'retainAge',
     ]);
-    const get = (k: string): Node | undefined => out.get(k);
-    if (get('dir')) patch.outDir = y.string(get('dir'), `${p}.dir`);
-    if (get('compress')) patch.compress = y.bool(get('compress'), `${p}.compress`);
-    if (get('gzipLevel')) patch.gzipLevel = y.convert(get('gzipLevel'), `${p}.gzipLevel`, Number);
-    const size = (k: string): number | undefined =>
-      get(k) ? y.convert(get(k), `${p}.${k}`, (v) => parseSize(v, k)) : undefined;
+    if (out.has('dir')) patch.outDir = y.string(out.get('dir'), `${p}.dir`);
+    if (out.has('compress')) patch.compress = y.bool(out.get('compress'), `${p}.compress`);
+    const size = (k: string): number | undefined => y.optional(out, k, p, (v) => parseSize(v, k));
     const dur = (k: string): number | undefined =>
-      get(k) ? y.convert(get(k), `${p}.${k}`, (v) => parseDuration(v, k)) : undefined;
+      y.optional(out, k, p, (v) => parseDuration(v, k));
     Object.assign(
       patch,
       stripUndefined({
+        gzipLevel: y.optional(out, 'gzipLevel', p, Number),
         rotateIntervalSec: dur('rotateInterval'),
         rotateSizeBytes: size('rotateSize'),
         retainSizeBytes: size('retainSize'),
@@ -82,7 +80,7 @@ export function parseCaptureConfig(text: string, file: string): CaptureConfigPat
       const p = 'capture.flows.timeouts';
       const t = y.map(tNode, p, ['tcp', 'udp', 'other', 'tcpClosed']);
       const dur = (k: string): number | undefined =>
-        t.get(k) ? y.convert(t.get(k), `${p}.${k}`, (v) => parseDuration(v, k)) : undefined;
+        y.optional(t, k, p, (v) => parseDuration(v, k));
       Object.assign(
         patch.flows,
         stripUndefined({
@@ -100,12 +98,13 @@ export function parseCaptureConfig(text: string, file: string): CaptureConfigPat
     const p = 'capture.cutoff';
     const cut = y.map(cutNode, p, ['bytes', 'packets', 'perDirection', 'classes']);
     patch.cutoff = {};
-    if (cut.get('bytes')) {
-      patch.cutoff.bytes = y.convert(cut.get('bytes'), `${p}.bytes`, (v) => parseSize(v, 'bytes'));
-    }
-    if (cut.get('packets')) {
-      patch.cutoff.packets = y.convert(cut.get('packets'), `${p}.packets`, nonNegativeInt);
-    }
+    Object.assign(
+      patch.cutoff,
+      stripUndefined({
+        bytes: y.optional(cut, 'bytes', p, (v) => parseSize(v, 'bytes')),
+        packets: y.optional(cut, 'packets', p, nonNegativeInt),
+      }),
+    );
     if (cut.get('perDirection')) {
       patch.cutoff.perDirection = y.bool(cut.get('perDirection'), `${p}.perDirection`);
     }

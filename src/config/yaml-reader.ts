@@ -79,6 +79,17 @@ export class YamlReader {
     return v;
   }
 
+  /** `convert` for `key` of a mapping read with `map`; undefined when the key is absent. */
+  optional<T>(
+    m: Map<string, Node>,
+    key: string,
+    path: string,
+    parse: (v: string | number) => T,
+  ): T | undefined {
+    const node = m.get(key);
+    return node === undefined ? undefined : this.convert(node, `${path}.${key}`, parse);
+  }
+
   /** Runs `parse` on the scalar, turning its TapgateError into one that carries the line. */
   convert<T>(node: Node | undefined, path: string, parse: (v: string | number) => T): T {
     const v = this.scalar(node, path);

@@ -116,7 +116,8 @@ export class CutoffPolicy {
 function matches(c: CutoffClass, d: PacketDecoder, data: Buffer): boolean {
   if (c.protocols.length > 0 && !c.protocols.includes(d.proto)) return false;
   if (c.ports.length > 0) {
-    const sp = d.srcPort, dp = d.dstPort; // prettier-ignore
+    const sp = d.srcPort,
+      dp = d.dstPort;
     if (!c.ports.some((r) => (sp >= r.from && sp <= r.to) || (dp >= r.from && dp <= r.to))) {
       return false;
     }

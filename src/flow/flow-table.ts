@@ -172,18 +172,29 @@ export class FlowTable {
     const v6 = d.ipVersion === 6;
     let srcIsLo: boolean;
     let w0: number, w4: number;
-    let w1 = 0, w2 = 0, w3 = 0, w5 = 0, w6 = 0, w7 = 0; // prettier-ignore
+    let w1 = 0,
+      w2 = 0,
+      w3 = 0,
+      w5 = 0,
+      w6 = 0,
+      w7 = 0;
     if (!v6) {
-      const s = d.src4, t = d.dst4; // prettier-ignore
+      const s = d.src4,
+        t = d.dst4;
       srcIsLo = s < t || (s === t && d.srcPort <= d.dstPort);
       w0 = srcIsLo ? s : t;
       w4 = srcIsLo ? t : s;
     } else {
-      const so = d.src6Offset, to = d.dst6Offset; // prettier-ignore
-      const s0 = data.readUInt32BE(so), s1 = data.readUInt32BE(so + 4); // prettier-ignore
-      const s2 = data.readUInt32BE(so + 8), s3 = data.readUInt32BE(so + 12); // prettier-ignore
-      const t0 = data.readUInt32BE(to), t1 = data.readUInt32BE(to + 4); // prettier-ignore
-      const t2 = data.readUInt32BE(to + 8), t3 = data.readUInt32BE(to + 12); // prettier-ignore
+      const so = d.src6Offset,
+        to = d.dst6Offset;
+      const s0 = data.readUInt32BE(so),
+        s1 = data.readUInt32BE(so + 4);
+      const s2 = data.readUInt32BE(so + 8),
+        s3 = data.readUInt32BE(so + 12);
+      const t0 = data.readUInt32BE(to),
+        t1 = data.readUInt32BE(to + 4);
+      const t2 = data.readUInt32BE(to + 8),
+        t3 = data.readUInt32BE(to + 12);
       const c =
         s0 !== t0 ? s0 - t0 : s1 !== t1 ? s1 - t1 : s2 !== t2 ? s2 - t2 : s3 !== t3 ? s3 - t3 : 0;
       srcIsLo = c < 0 || (c === 0 && d.srcPort <= d.dstPort);
@@ -195,7 +206,7 @@ export class FlowTable {
         w4 = t0;
         w5 = t1;
         w6 = t2;
-        w7 = t3; // prettier-ignore
+        w7 = t3;
       } else {
         w0 = t0;
         w1 = t1;
@@ -204,7 +215,7 @@ export class FlowTable {
         w4 = s0;
         w5 = s1;
         w6 = s2;
-        w7 = s3; // prettier-ignore
+        w7 = s3;
       }
     }
     const ports = srcIsLo
@@ -337,7 +348,7 @@ export class FlowTable {
     w4: number,
     w5: number,
     w6: number,
-    w7: number, // prettier-ignore
+    w7: number,
     nowSec: number,
   ): number {
     if (this.#count >= this.#capacity) {
@@ -350,11 +361,11 @@ export class FlowTable {
     a[k] = w0;
     a[k + 1] = w1;
     a[k + 2] = w2;
-    a[k + 3] = w3; // prettier-ignore
+    a[k + 3] = w3;
     a[k + 4] = w4;
     a[k + 5] = w5;
     a[k + 6] = w6;
-    a[k + 7] = w7; // prettier-ignore
+    a[k + 7] = w7;
     this.#ports[s] = ports;
     this.#meta[s] = meta;
     this.#hash[s] = h;
@@ -383,7 +394,8 @@ export class FlowTable {
   }
 
   #swapDirections(slot: number): void {
-    const p = this.packets, b = this.payloadBytes; // prettier-ignore
+    const p = this.packets,
+      b = this.payloadBytes;
     const i = slot * 2;
     const tp = p[i]!;
     p[i] = p[i + 1]!;
@@ -437,7 +449,8 @@ export class FlowTable {
   #unlink(slot: number): void {
     const l = this.#list[slot]!;
     if (l === 255) return;
-    const p = this.#prev[slot]!, n = this.#next[slot]!; // prettier-ignore
+    const p = this.#prev[slot]!,
+      n = this.#next[slot]!;
     if (p >= 0) this.#next[p] = n;
     else this.#head[l] = n;
     if (n >= 0) this.#prev[n] = p;
