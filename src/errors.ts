@@ -8,7 +8,11 @@ export type ErrorCode =
   | 'TG_ERR_INPUT_OPEN'
   | 'TG_ERR_INPUT_FORMAT'
   | 'TG_ERR_OUTPUT_DIR'
-  | 'TG_ERR_OUTPUT_WRITE';
+  | 'TG_ERR_OUTPUT_WRITE'
+  | 'TG_ERR_CAPTURE_PERMISSION'
+  | 'TG_ERR_CAPTURE_ENGINE'
+  | 'TG_ERR_INTERFACE'
+  | 'TG_ERR_FILTER';
 
 export class TapgateError extends Error {
   readonly code: ErrorCode;

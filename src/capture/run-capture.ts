@@ -9,11 +9,12 @@
  */
 import { basename } from 'node:path';
 import type { CaptureConfig } from '../config/capture-config.ts';
-import { CutoffPolicy } from '../flow/cutoff.ts';
-import { FlowStage, type FlowStageStats } from '../flow/flow-stage.ts';
+import { TapgateError } from '../errors.ts';
+import type { FlowStageStats } from '../flow/flow-stage.ts';
 import { PcapOutput, type PcapOutputStats } from '../pcap/pcap-output.ts';
 import type { SourceStats } from './frame.ts';
 import { openCaptureFile } from './open-capture.ts';
+import { createFlowStage, pcapOutputOptions } from './pipeline-parts.ts';
 
 export interface CaptureProgress {
   source: SourceStats;
@@ -50,43 +51,24 @@ export async function runCapture(
   config: CaptureConfig,
   opts: CaptureRunOptions = {},
 ): Promise<CaptureSummary> {
+  const input = config.input;
+  if (input === null) {
+    throw new TapgateError('TG_ERR_USAGE', 'runCapture reads files: use runLiveCapture for -i');
+  }
   const started = performance.now();
   const cpuStart = process.cpuUsage();
-  const source = await openCaptureFile(config.input);
+  const source = await openCaptureFile(input);
+  const outDir = config.outDir;
   const output =
-    config.outDir === null
+    outDir === null
       ? null
-      : await PcapOutput.open({
-          outDir: config.outDir,
-          sourceName: config.sourceName ?? sourceNameOf(config.input),
-          compress: config.compress,
-          gzipLevel: config.gzipLevel,
-          rotateIntervalSec: config.rotateIntervalSec,
-          rotateSizeBytes: config.rotateSizeBytes,
-          retainSizeBytes: config.retainSizeBytes,
-          retainAgeSec: config.retainAgeSec,
-          clock: 'packet',
-        }).catch(async (e: unknown) => {
+      : await PcapOutput.open(
+          pcapOutputOptions({ ...config, outDir }, sourceNameOf(input), 'packet'),
+        ).catch(async (e: unknown) => {
           await source.close(); // an unusable output directory must not leak the open input
           throw e;
         });
-  const stage = new FlowStage({
-    flows: {
-      maxFlows: config.flows.maxFlows,
-      timeouts: {
-        tcpSec: config.flows.tcpTimeoutSec,
-        udpSec: config.flows.udpTimeoutSec,
-        otherSec: config.flows.otherTimeoutSec,
-        tcpClosedSec: config.flows.tcpClosedTimeoutSec,
-      },
-    },
-    cutoff: new CutoffPolicy({
-      defaults: { bytes: config.cutoff.bytes, packets: config.cutoff.packets },
-      classes: config.cutoff.classes,
-      perDirection: config.cutoff.perDirection,
-    }),
-    sink: output,
-  });
+  const stage = createFlowStage(config, output);
 
   const elapsed = (): number => (performance.now() - started) / 1000;
   const timer = opts.onProgress
@@ -103,7 +85,7 @@ export async function runCapture(
   }
   const cpu = process.cpuUsage(cpuStart);
   return {
-    input: config.input,
+    input,
     format: source.format,
     compressedInput: source.compressed,
     source: source.stats,

@@ -9,21 +9,38 @@ import {
   parsePortRange,
   protoNumbers,
   resolveCaptureConfig,
+  type CaptureConfig,
   type CaptureConfigPatch,
 } from '../config/capture-config.ts';
+import type { LiveCaptureSummary } from '../capture/live-capture.ts';
 import { parseDuration, parseSize } from '../config/units.ts';
 import { TapgateError } from '../errors.ts';
 import { runCapture, type CaptureSummary } from '../capture/run-capture.ts';
-import { formatSummary } from './summary.ts';
+import { formatLiveSummary, formatSummary } from './summary.ts';
 
 export const captureUsage = `Usage: tapgate capture -r FILE -w DIR [options]
+       tapgate capture -i IFACE[,IFACE…] -w DIR [options]
        tapgate capture -c tapgate.yaml [options]
 
-Reads a capture, tracks flows, applies the per-flow cutoff and writes rotated pcap files.
+Reads a capture file or captures live, tracks flows, applies the per-flow cutoff and writes
+rotated pcap files.
 
 Input
   -r, --read FILE           classic pcap or pcapng, plain or gzip (by magic); - = stdin
+  -i, --interface LIST      capture live from these interfaces (comma-separated); needs root or
+                            CAP_NET_RAW + CAP_NET_ADMIN; stops on SIGINT/SIGTERM or --duration
   -c, --config FILE         YAML config (capture: section); flags override it
+Live capture
+      --engine E            af-packet (default: TPACKET_V3 rings, fanout) or pcap (libpcap)
+      --workers N           capture worker threads (default: cores − 1, at least 1)
+  -f, --filter EXPR         tcpdump filter expression, compiled by libpcap
+  -s, --snaplen N           bytes kept per frame (default 262144)
+      --no-promisc          do not put the interfaces in promiscuous mode
+      --ring-block-size SIZE  af-packet ring block (power of two, default 1M)
+      --ring-blocks N       af-packet blocks per ring: one ring per worker and interface (default 64)
+      --ring-block-timeout T  hand over a partly filled block after T (default 10ms)
+      --pcap-buffer-size SIZE  libpcap kernel buffer (default 64M)
+      --duration T          stop after T
 Output
   -w, --write DIR           output root: DIR/YYYY/MM/DD/<source>-<time>.pcap[.gz]
       --no-pcap             track flows and count, write no pcap
@@ -33,7 +50,8 @@ Output
       --rotate-size SIZE    new file when a file reaches SIZE on disk (0 = off)
       --retain-size SIZE    delete oldest finished files beyond SIZE in total
       --retain-age T        delete finished files older than T
-      --source-name NAME    name in output files (default: the input's base name)
+      --source-name NAME    name in output files (default: the input's base name or the
+                            interface names joined by +)
 Cutoff (per flow; SYN/FIN/RST packets are always kept)
       --cutoff-bytes SIZE   transport payload bytes written per flow (default 64k; 0 = no limit)
       --cutoff-packets N    packets written per flow (default 1000; 0 = no limit)
@@ -60,6 +78,17 @@ export async function captureCommand(argv: string[]): Promise<number> {
     allowPositionals: false,
     options: {
       read: { type: 'string', short: 'r' },
+      interface: { type: 'string', short: 'i' },
+      engine: { type: 'string' },
+      workers: { type: 'string' },
+      filter: { type: 'string', short: 'f' },
+      snaplen: { type: 'string', short: 's' },
+      'no-promisc': { type: 'boolean' },
+      'ring-block-size': { type: 'string' },
+      'ring-blocks': { type: 'string' },
+      'ring-block-timeout': { type: 'string' },
+      'pcap-buffer-size': { type: 'string' },
+      duration: { type: 'string' },
       config: { type: 'string', short: 'c' },
       write: { type: 'string', short: 'w' },
       'no-pcap': { type: 'boolean' },
@@ -92,7 +121,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
   const fromFile = values.config
     ? await (await import('../config/capture-config-yaml.ts')).loadCaptureConfigFile(values.config)
     : {};
-  const flags: CaptureConfigPatch = { cutoff: {}, flows: {} };
+  const flags: CaptureConfigPatch = { cutoff: {}, flows: {}, live: {} };
   const size = (v: string | undefined, flag: string): number | undefined =>
     v === undefined ? undefined : parseSize(v, flag);
   const dur = (v: string | undefined, flag: string): number | undefined =>
@@ -103,8 +132,27 @@ export async function captureCommand(argv: string[]): Promise<number> {
     if (!/^\d+$/.test(v)) throw new TapgateError('TG_ERR_USAGE', `${flag}: "${v}" is not a number`);
     return n;
   };
+  const engine = values.engine;
+  if (engine !== undefined && engine !== 'af-packet' && engine !== 'pcap') {
+    throw new TapgateError('TG_ERR_USAGE', `--engine: "${engine}" is not af-packet or pcap`);
+  }
+  Object.assign(flags.live!, {
+    engine,
+    workers: int(values.workers, '--workers'),
+    filter: values.filter,
+    snapLen: int(values.snaplen, '--snaplen'),
+    promisc: values['no-promisc'] ? false : undefined,
+    ringBlockSizeBytes: size(values['ring-block-size'], '--ring-block-size'),
+    ringBlocks: int(values['ring-blocks'], '--ring-blocks'),
+    ringBlockTimeoutMs: mapDefined(dur(values['ring-block-timeout'], '--ring-block-timeout'), (t) =>
+      Math.round(t * 1000),
+    ),
+    pcapBufferBytes: size(values['pcap-buffer-size'], '--pcap-buffer-size'),
+    durationSec: dur(values.duration, '--duration'),
+  });
   Object.assign(flags, {
     input: values.read,
+    interfaces: values.interface?.split(',').filter((n) => n !== ''),
     outDir: values.write,
     compress: values.compress,
     gzipLevel: int(values['gzip-level'], '--gzip-level'),
@@ -132,6 +180,8 @@ export async function captureCommand(argv: string[]): Promise<number> {
     throw new TapgateError('TG_ERR_USAGE', 'no output: give -w DIR, or --no-pcap to count only');
   }
 
+  if (config.interfaces.length > 0) return liveCapture(config, values);
+
   const abort = new AbortController();
   const stop = (): void => {
     abort.abort();
@@ -155,6 +205,49 @@ export async function captureCommand(argv: string[]): Promise<number> {
   }
   if (values.json) process.stdout.write(JSON.stringify(summary) + '\n');
   else if (!values.quiet) process.stdout.write(formatSummary(summary));
+  return 0;
+}
+
+function mapDefined<T, U>(v: T | undefined, f: (v: T) => U): U | undefined {
+  return v === undefined ? undefined : f(v);
+}
+
+/** Live capture until SIGINT/SIGTERM (or --duration): then drain, close files, exit 0. */
+async function liveCapture(
+  config: CaptureConfig,
+  values: { json?: boolean | undefined; quiet?: boolean | undefined },
+): Promise<number> {
+  const { runLiveCapture } = await import('../capture/live-capture.ts');
+  const abort = new AbortController();
+  const stop = (): void => {
+    abort.abort();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  let summary: LiveCaptureSummary;
+  try {
+    summary = await runLiveCapture(config, {
+      signal: abort.signal,
+      onStarted: (fanout) => {
+        if (fanout && fanout.split > 0) {
+          process.stderr.write(
+            `tapgate: WARNING: this kernel's fanout hash split ${String(fanout.split)} of ${String(fanout.flows)} test flows between workers; flows will be split (use --workers 1)\n`,
+          );
+        }
+        if (!values.quiet) {
+          const w = config.live.workers;
+          process.stderr.write(
+            `tapgate: capturing on ${config.interfaces.join(', ')} (${config.live.engine}, ${w} worker${w === 1 ? '' : 's'}); stop with Ctrl-C\n`,
+          );
+        }
+      },
+    });
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
+  if (values.json) process.stdout.write(JSON.stringify(summary) + '\n');
+  else if (!values.quiet) process.stdout.write(formatLiveSummary(summary));
   return 0;
 }
 

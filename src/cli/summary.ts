@@ -1,22 +1,66 @@
-/** The end-of-run summary a person reads. */
+/** The end-of-run summaries a person reads (file input and live capture). */
+import type { LiveCaptureSummary } from '../capture/live-capture.ts';
 import type { CaptureSummary } from '../capture/run-capture.ts';
 import { formatBytes } from '../config/units.ts';
+import type { FlowStageStats } from '../flow/flow-stage.ts';
+import type { PcapOutputStats } from '../pcap/pcap-output.ts';
+
+const n = (x: number): string => x.toLocaleString('en-US');
+const pct = (part: number, whole: number): string =>
+  whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : '0%';
 
 export function formatSummary(s: CaptureSummary): string {
   const f = s.flow;
-  const n = (x: number): string => x.toLocaleString('en-US');
-  const pct = (part: number, whole: number): string =>
-    whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : '0%';
   const mpps = s.elapsedSec > 0 ? f.packets / s.elapsedSec / 1e6 : 0;
   const lines = [
     `tapgate capture: ${s.input} (${s.format}${s.compressedInput ? ', gzip' : ''})${s.aborted ? ' — stopped early' : ''}`,
     `  read       ${n(f.packets)} packets, ${formatBytes(f.bytes)} in ${s.elapsedSec.toFixed(2)} s (${mpps.toFixed(2)} Mpps, CPU ${s.cpuSec.toFixed(2)} s)`,
+    ...pipelineLines(f, s.output, s.source.errors),
+  ];
+  return lines.join('\n') + '\n';
+}
+
+export function formatLiveSummary(s: LiveCaptureSummary): string {
+  const f = s.flow;
+  const cpuPerPacket = f.packets > 0 ? (s.cpuSec * 1e6) / f.packets : 0;
+  const lines = [
+    `tapgate capture: ${s.interfaces.join(', ')} (${s.engine}, ${s.workers} worker${s.workers === 1 ? '' : 's'}) — stopped by ${s.stoppedBy}`,
+    `  captured   ${n(f.packets)} packets, ${formatBytes(f.bytes)} in ${s.elapsedSec.toFixed(2)} s (CPU ${s.cpuSec.toFixed(2)} s, ${cpuPerPacket.toFixed(2)} µs/packet)`,
+  ];
+  if (s.kernel) {
+    lines.push(
+      `  kernel     ${n(s.kernel.packets)} packets to the rings, ${n(s.kernel.drops)} dropped, ${n(s.kernel.freezes)} queue freezes`,
+    );
+  }
+  if (s.libpcap) {
+    lines.push(
+      `  libpcap    ${n(s.libpcap.packets)} packets, ${n(s.libpcap.framesDroppedBackpressure)} dropped (workers behind), ${n(s.libpcap.truncated)} truncated`,
+    );
+  }
+  for (const [name, c] of Object.entries(s.interfaceCounters)) {
+    lines.push(
+      `  ${name.padEnd(10)} rx ${n(c.rxPackets)} packets, rx_dropped ${n(c.rxDropped)}, rx_missed_errors ${n(c.rxMissedErrors)}`,
+    );
+  }
+  lines.push(...pipelineLines(f, s.output, {}));
+  if (s.affinityViolations > 0) {
+    lines.push(`  WARNING    ${n(s.affinityViolations)} flows seen by more than one worker`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function pipelineLines(
+  f: FlowStageStats,
+  output: PcapOutputStats | null,
+  sourceErrors: Record<string, number>,
+): string[] {
+  const lines = [
     `  flows      ${n(f.flowsCreated)} created, ${n(f.flowsCut)} past cutoff, ${n(f.flowsEnded.evicted ?? 0)} evicted`,
     `  written    ${n(f.packetsWritten)} packets, ${formatBytes(f.bytesWritten)} (${pct(f.bytesWritten, f.bytes)} of bytes)`,
     `  cutoff     ${n(f.packetsCut)} packets, ${formatBytes(f.bytesCut)} not written (saved ${pct(f.bytesCut, f.bytes)})`,
   ];
-  if (s.output) {
-    const o = s.output;
+  if (output) {
+    const o = output;
     lines.push(
       `  files      ${n(o.filesClosed)} closed, ${formatBytes(o.fileBytesWritten)} on disk` +
         (o.retentionDeletedFiles > 0
@@ -25,11 +69,16 @@ export function formatSummary(s: CaptureSummary): string {
         (o.recoveredFiles > 0 ? `, ${n(o.recoveredFiles)} recovered from a crash` : ''),
     );
     if (o.writeErrors > 0) lines.push(`  WARNING    ${n(o.writeErrors)} write errors`);
+    if (o.packetsDropped > 0) {
+      lines.push(
+        `  WARNING    ${n(o.packetsDropped)} packets dropped by the writer (disk too slow)`,
+      );
+    }
   }
-  const problems = { ...s.source.errors, ...f.decodeIssues };
+  const problems = { ...sourceErrors, ...f.decodeIssues };
   const keys = Object.keys(problems).filter((k) => (problems[k] ?? 0) > 0);
   if (keys.length > 0) {
     lines.push(`  counted    ${keys.map((k) => `${k}=${n(problems[k] ?? 0)}`).join(' ')}`);
   }
-  return lines.join('\n') + '\n';
+  return lines;
 }

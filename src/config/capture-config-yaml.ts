@@ -12,6 +12,7 @@ import {
   protoNumbers,
   stripUndefined,
   type CaptureConfigPatch,
+  type LiveCaptureSettings,
 } from './capture-config.ts';
 import { parseDuration, parseSize } from './units.ts';
 import { YamlReader } from './yaml-reader.ts';
@@ -33,10 +34,24 @@ export function parseCaptureConfig(text: string, file: string): CaptureConfigPat
   const top = y.map(root, '', ['capture']);
   const captureNode = top.get('capture');
   if (!captureNode) return {};
-  const cap = y.map(captureNode, 'capture', ['read', 'source', 'output', 'flows', 'cutoff']);
+  const cap = y.map(captureNode, 'capture', [
+    'read',
+    'interfaces',
+    'live',
+    'source',
+    'output',
+    'flows',
+    'cutoff',
+  ]);
   const patch: CaptureConfigPatch = {};
   const read = cap.get('read');
   if (read) patch.input = y.string(read, 'capture.read');
+  const ifaces = cap.get('interfaces');
+  if (ifaces) {
+    patch.interfaces = y.seqOrOne(ifaces).map((n) => y.string(n, 'capture.interfaces'));
+  }
+  const liveNode = cap.get('live');
+  if (liveNode) patch.live = readLive(y, liveNode);
   const source = cap.get('source');
   if (source) patch.sourceName = y.string(source, 'capture.source');
 
@@ -118,6 +133,40 @@ export function parseCaptureConfig(text: string, file: string): CaptureConfigPat
     }
   }
   return patch;
+}
+
+function readLive(y: YamlReader, node: Node): Partial<LiveCaptureSettings> {
+  const p = 'capture.live';
+  const m = y.map(node, p, [
+    'engine',
+    'workers',
+    'snapLen',
+    'filter',
+    'promisc',
+    'ringBlockSize',
+    'ringBlocks',
+    'ringBlockTimeout',
+    'pcapBufferSize',
+    'duration',
+  ]);
+  const engine = m.has('engine') ? y.string(m.get('engine'), `${p}.engine`) : undefined;
+  if (engine !== undefined && engine !== 'af-packet' && engine !== 'pcap') {
+    y.fail(m.get('engine'), `${p}.engine`, `"${engine}" is not af-packet or pcap`);
+  }
+  return stripUndefined({
+    engine,
+    workers: y.optional(m, 'workers', p, positiveInt),
+    snapLen: y.optional(m, 'snapLen', p, positiveInt),
+    filter: m.has('filter') ? y.string(m.get('filter'), `${p}.filter`) : undefined,
+    promisc: m.has('promisc') ? y.bool(m.get('promisc'), `${p}.promisc`) : undefined,
+    ringBlockSizeBytes: y.optional(m, 'ringBlockSize', p, (v) => parseSize(v, 'ringBlockSize')),
+    ringBlocks: y.optional(m, 'ringBlocks', p, positiveInt),
+    ringBlockTimeoutMs: y.optional(m, 'ringBlockTimeout', p, (v) =>
+      Math.round(parseDuration(v, 'ringBlockTimeout') * 1000),
+    ),
+    pcapBufferBytes: y.optional(m, 'pcapBufferSize', p, (v) => parseSize(v, 'pcapBufferSize')),
+    durationSec: y.optional(m, 'duration', p, (v) => parseDuration(v, 'duration')),
+  }) as Partial<LiveCaptureSettings>; // undefined values are gone
 }
 
 function readClass(y: YamlReader, node: Node, path: string): CutoffClass {

@@ -3,7 +3,18 @@
  * tapgate.yaml that produces it is read by capture-config-yaml.ts. Precedence: built-in defaults < YAML < command-line flags.
  *
  *   capture:
- *     read: /data/in.pcap          # file, or - for stdin
+ *     read: /data/in.pcap          # file, or - for stdin; or, for live capture:
+ *     interfaces: [eth0, eth1]     # (exactly one of read / interfaces)
+ *     live:
+ *       engine: af-packet          # or pcap (libpcap through the cap package)
+ *       workers: 1                 # default: cores − 1, at least 1
+ *       snapLen: 262144
+ *       filter: "not port 22"      # tcpdump syntax
+ *       promisc: true
+ *       ringBlockSize: 1M          # af-packet: TPACKET_V3 block size, count and retire timeout
+ *       ringBlocks: 64
+ *       ringBlockTimeout: 10ms
+ *       pcapBufferSize: 64M        # pcap: libpcap's kernel buffer
  *     output:
  *       dir: /var/lib/tapgate/pcap # omit (and no -w) to skip pcap writing
  *       compress: true
@@ -24,13 +35,36 @@
  *         - { name: tls, match: { proto: tcp, ports: [443, 8443] }, bytes: 16k }
  *         - { name: lan, match: { cidrs: [10.0.0.0/8] }, bytes: 1M }
  */
+import { availableParallelism } from 'node:os';
 import { TapgateError } from '../errors.ts';
 import type { CutoffClass, PortRange } from '../flow/cutoff.ts';
 import { defaults } from './defaults.ts';
 
+export type CaptureEngine = 'af-packet' | 'pcap';
+
+/** How a live capture runs (ignored for file input). */
+export interface LiveCaptureSettings {
+  engine: CaptureEngine;
+  /** Capture worker threads; each owns the flows the fanout hash gives it. */
+  workers: number;
+  snapLen: number;
+  /** tcpdump filter expression compiled by libpcap; '' = everything. */
+  filter: string;
+  promisc: boolean;
+  ringBlockSizeBytes: number;
+  ringBlocks: number;
+  ringBlockTimeoutMs: number;
+  pcapBufferBytes: number;
+  /** Stop after this long; 0 = until SIGINT/SIGTERM (or the abort signal). */
+  durationSec: number;
+}
+
 export interface CaptureConfig {
-  /** Capture file path, or '-' for stdin. */
-  input: string;
+  /** Capture file path, or '-' for stdin; null for live capture. */
+  input: string | null;
+  /** Interfaces to capture from live; empty for file input. */
+  interfaces: string[];
+  live: LiveCaptureSettings;
   /** Output root for pcap files; null skips pcap writing. */
   outDir: string | null;
   /** Name used in output file names; defaults to the input's base name. */
@@ -65,9 +99,22 @@ export type CaptureConfigPatch = {
     : CaptureConfig[K];
 };
 
-export function defaultCaptureConfig(): Omit<CaptureConfig, 'input'> & { input: string | null } {
+export function defaultCaptureConfig(): CaptureConfig {
   return {
     input: null,
+    interfaces: [],
+    live: {
+      engine: defaults.engine,
+      workers: defaultWorkerCount(),
+      snapLen: defaults.snapLen,
+      filter: '',
+      promisc: true,
+      ringBlockSizeBytes: defaults.ringBlockSizeBytes,
+      ringBlocks: defaults.ringBlocks,
+      ringBlockTimeoutMs: defaults.ringBlockTimeoutMs,
+      pcapBufferBytes: defaults.pcapBufferBytes,
+      durationSec: 0,
+    },
     outDir: null,
     sourceName: null,
     compress: defaults.compress,
@@ -96,22 +143,62 @@ export function defaultCaptureConfig(): Omit<CaptureConfig, 'input'> & { input: 
 export function resolveCaptureConfig(...patches: CaptureConfigPatch[]): CaptureConfig {
   const c = defaultCaptureConfig();
   for (const p of patches) {
-    const { cutoff, flows, ...flat } = p;
+    const { cutoff, flows, live, ...flat } = p;
     Object.assign(c, stripUndefined(flat));
     if (cutoff) Object.assign(c.cutoff, stripUndefined(cutoff));
     if (flows) Object.assign(c.flows, stripUndefined(flows));
+    if (live) Object.assign(c.live, stripUndefined(live));
   }
-  if (c.input === null) {
+  if ((c.input === null) === (c.interfaces.length === 0)) {
     throw new TapgateError(
       'TG_ERR_USAGE',
-      'no input: give -r FILE (or capture.read in the config)',
+      c.input === null
+        ? 'no input: give -r FILE or -i INTERFACE (or capture.read / capture.interfaces in the config)'
+        : 'give either a file (-r) or interfaces (-i), not both',
     );
   }
   if (!(c.flows.maxFlows >= 1)) throw new TapgateError('TG_ERR_CONFIG', 'maxFlows must be ≥ 1');
   if (!Number.isInteger(c.gzipLevel) || c.gzipLevel < 1 || c.gzipLevel > 9) {
     throw new TapgateError('TG_ERR_CONFIG', 'gzipLevel must be an integer from 1 to 9');
   }
-  return { ...c, input: c.input };
+  checkLiveSettings(c.live);
+  return c;
+}
+
+/** Cores − 1 (one core is left to the kernel's packet path and the main thread), at least 1. */
+export function defaultWorkerCount(): number {
+  return Math.max(1, availableParallelism() - 1);
+}
+
+const MAX_WORKERS = 64;
+
+function checkLiveSettings(l: LiveCaptureSettings): void {
+  const fail = (msg: string): never => {
+    throw new TapgateError('TG_ERR_CONFIG', msg);
+  };
+  const engine: string = l.engine; // from YAML or JS callers: checked at run time as well
+  if (engine !== 'af-packet' && engine !== 'pcap') {
+    fail(`engine must be af-packet or pcap, got "${engine}"`);
+  }
+  if (!Number.isInteger(l.workers) || l.workers < 1 || l.workers > MAX_WORKERS) {
+    fail(`workers must be an integer from 1 to ${MAX_WORKERS}`);
+  }
+  if (!Number.isInteger(l.snapLen) || l.snapLen < 64 || l.snapLen > 262144) {
+    fail('snapLen must be an integer from 64 to 262144');
+  }
+  const page = 4096;
+  const b = l.ringBlockSizeBytes;
+  if (!Number.isInteger(b) || b < page || b > 1 << 30 || (b & (b - 1)) !== 0) {
+    fail('ring block size must be a power of two from 4k to 1G');
+  }
+  if (!Number.isInteger(l.ringBlocks) || l.ringBlocks < 2 || l.ringBlocks > 65536) {
+    fail('ring blocks must be an integer from 2 to 65536');
+  }
+  if (!(l.ringBlockTimeoutMs >= 1 && l.ringBlockTimeoutMs <= 60000)) {
+    fail('ring block timeout must be from 1ms to 60s');
+  }
+  if (!(l.pcapBufferBytes >= 1 << 20)) fail('pcap buffer size must be at least 1M');
+  if (!(l.durationSec >= 0)) fail('duration must be ≥ 0');
 }
 
 export function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -47,12 +47,15 @@ export interface FlowStageOptions {
   cutoff: CutoffPolicy;
   /** null: track flows and count, write nothing (`--no-pcap`). */
   sink: FrameSink | null;
+  /** Called with the flow's key hash (direction-independent) when a packet creates a flow. */
+  onFlowCreated?: (keyHash: number) => void;
 }
 
 export class FlowStage implements FrameConsumer {
   readonly flows: FlowTable;
   readonly cutoff: CutoffPolicy;
   readonly #sink: FrameSink | null;
+  readonly #onFlowCreated: ((keyHash: number) => void) | null;
   readonly #decoder = new PacketDecoder();
   readonly #fragments = new FragmentMap();
   readonly #issues = new Float64Array(decodeIssueNames.length);
@@ -72,6 +75,7 @@ export class FlowStage implements FrameConsumer {
     this.flows = new FlowTable(opts.flows);
     this.cutoff = opts.cutoff;
     this.#sink = opts.sink;
+    this.#onFlowCreated = opts.onFlowCreated ?? null;
   }
 
   onFrame(frame: FrameView): void {
@@ -113,7 +117,10 @@ export class FlowStage implements FrameConsumer {
         this.#fragments.remember(d, data, slot, flows.generation[slot]!, nowSec);
       }
     }
-    if (flows.created) flows.cls[slot] = this.cutoff.classify(d, data);
+    if (flows.created) {
+      flows.cls[slot] = this.cutoff.classify(d, data);
+      this.#onFlowCreated?.(flows.keyHash(slot));
+    }
     const dir = flows.dir;
     const admitted = this.cutoff.admit(flows, slot, dir, d.proto, d.tcpFlags);
     const i = slot * 2 + dir;

@@ -159,6 +159,11 @@ export class FlowTable {
     return (this.#state[slot]! & St.Cut) !== 0;
   }
 
+  /** The flow's key hash: the same for both directions (the canonical 5-tuple). */
+  keyHash(slot: number): number {
+    return this.#hash[slot]!;
+  }
+
   markCut(slot: number): void {
     this.#state[slot]! |= St.Cut;
   }

@@ -39,3 +39,64 @@ export function runCli(
     child.stdin.end(opts.stdin);
   });
 }
+
+export interface RunningCli {
+  pid: number;
+  /** Resolves when stderr has printed a line matching `re` (rejects when the process ends first). */
+  waitForStderr(re: RegExp, timeoutMs?: number): Promise<void>;
+  kill(signal: NodeJS.Signals): void;
+  done: Promise<CliResult>;
+}
+
+/** Starts the CLI and returns at once: for long-running commands (live capture). */
+export function startCli(args: string[], opts: { timeoutMs?: number } = {}): RunningCli {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(repoRoot, 'src/cli.ts'), ...args],
+    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  const listeners = new Set<() => void>();
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+    for (const l of listeners) l();
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      for (const l of listeners) l();
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  let exited = false;
+  void done.then(() => (exited = true));
+  return {
+    pid: child.pid ?? -1,
+    done,
+    kill: (signal) => child.kill(signal),
+    waitForStderr: (re, timeoutMs = 30_000) =>
+      new Promise<void>((resolve, reject) => {
+        const t = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`timeout waiting for ${String(re)}; stderr:\n${stderr}`));
+        }, timeoutMs);
+        const check = (): void => {
+          if (re.test(stderr)) {
+            clearTimeout(t);
+            listeners.delete(check);
+            resolve();
+          } else if (exited || child.exitCode !== null) {
+            clearTimeout(t);
+            listeners.delete(check);
+            reject(new Error(`process ended before ${String(re)}; stderr:\n${stderr}`));
+          }
+        };
+        listeners.add(check);
+        check();
+      }),
+  };
+}

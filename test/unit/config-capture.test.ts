@@ -144,3 +144,66 @@ test('--cutoff-class flag form', () => {
   assert.throws(() => parseCutoffClassFlag('nope'), { code: 'TG_ERR_USAGE' });
   assert.throws(() => parseCutoffClassFlag('x:tcp:1k:lots'), { code: 'TG_ERR_USAGE' });
 });
+
+test('live capture settings from YAML, overridden by flags, checked', () => {
+  const yaml = `
+capture:
+  interfaces: [eth0, eth1]
+  live:
+    engine: pcap
+    workers: 3
+    snapLen: 9000
+    filter: not port 22
+    promisc: false
+    ringBlockSize: 2M
+    ringBlocks: 32
+    ringBlockTimeout: 50ms
+    pcapBufferSize: 128M
+    duration: 1h
+`;
+  const fromFile = parseCaptureConfig(yaml, 'tapgate.yaml');
+  const c = resolveCaptureConfig(fromFile, { live: { workers: 2 } });
+  assert.equal(c.input, null);
+  assert.deepEqual(c.interfaces, ['eth0', 'eth1']);
+  assert.deepEqual(c.live, {
+    engine: 'pcap',
+    workers: 2,
+    snapLen: 9000,
+    filter: 'not port 22',
+    promisc: false,
+    ringBlockSizeBytes: 2 * 1024 * 1024,
+    ringBlocks: 32,
+    ringBlockTimeoutMs: 50,
+    pcapBufferBytes: 128 * 1024 * 1024,
+    durationSec: 3600,
+  });
+  // A single interface may be written as a scalar.
+  const one = parseCaptureConfig('capture:\n  interfaces: eth0\n', 'x.yaml');
+  assert.deepEqual(resolveCaptureConfig(one).interfaces, ['eth0']);
+
+  assert.throws(() => parseCaptureConfig('capture:\n  live:\n    engine: dpdk\n', 'x.yaml'), {
+    code: 'TG_ERR_CONFIG',
+    message: /x\.yaml:3: capture\.live\.engine: "dpdk" is not af-packet or pcap/,
+  });
+  assert.throws(() => parseCaptureConfig('capture:\n  live:\n    ringz: 1\n', 'x.yaml'), {
+    code: 'TG_ERR_CONFIG',
+    message: /ringz/,
+  });
+  const bad: [object, RegExp][] = [
+    [{ workers: 0 }, /workers/],
+    [{ ringBlockSizeBytes: 3000 }, /power of two/],
+    [{ ringBlocks: 1 }, /ring blocks/],
+    [{ snapLen: 10 }, /snapLen/],
+  ];
+  for (const [live, re] of bad) {
+    assert.throws(() => resolveCaptureConfig({ interfaces: ['eth0'], live }), {
+      code: 'TG_ERR_CONFIG',
+      message: re,
+    });
+  }
+  assert.throws(() => resolveCaptureConfig({ interfaces: ['eth0'], input: 'x.pcap' }), {
+    code: 'TG_ERR_USAGE',
+    message: /not both/,
+  });
+  assert.throws(() => resolveCaptureConfig({}), { code: 'TG_ERR_USAGE', message: /-i INTERFACE/ });
+});

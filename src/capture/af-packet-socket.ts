@@ -1,0 +1,248 @@
+/**
+ * Typed helpers around the native addon's AF_PACKET exports, for the thread that sets a live
+ * capture up: compile the filter, open the socket (filter attached before any packet arrives),
+ * read its kernel counters, close it, and read the interface's own counters from sysfs.
+ *
+ * Addon errors carry the errno name in `code`; here they become TapgateErrors with stable codes
+ * (permission, interface, filter, engine). Bad option values stay TypeErrors: they are bugs or
+ * unchecked configuration, not conditions of the host.
+ *
+ *   main thread                                    capture worker (af-packet-ring.ts)
+ *   linkType = interfaceLinkType(iface)
+ *   filter = compileCaptureFilter(expr, linkType, snapLen, iface)
+ *   sock = openAfPacketSocket({ …, filter })  ──fd──►  new AfPacketRing({ fd, … })
+ *   readPacketSocketStats(sock.fd) (accumulate)
+ *   closePacketSocket(sock.fd)     after the worker closed its ring
+ */
+import { readFileSync } from 'node:fs';
+
+import { TapgateError } from '../errors.ts';
+import {
+  nativeAddon,
+  nativeAddonError,
+  type NativeAddon,
+  type PacketSocketCounters,
+} from './native-addon.ts';
+
+export const LINKTYPE_ETHERNET = 1;
+/** Raw IPv4/IPv6, no link-layer header. */
+export const LINKTYPE_RAW = 101;
+
+// ARPHRD_* from <linux/if_arp.h>.
+const ARPHRD_ETHER = 1;
+const ARPHRD_RAWIP = 519;
+const ARPHRD_LOOPBACK = 772;
+const ARPHRD_NONE = 0xfffe;
+
+/** The addon with its AF_PACKET exports, or a TG_ERR_CAPTURE_ENGINE error saying what to do. */
+export function afPacketAddon(): NativeAddon {
+  const addon = nativeAddon();
+  if (addon === null) {
+    throw new TapgateError(
+      'TG_ERR_CAPTURE_ENGINE',
+      `the AF_PACKET engine needs tapgate's native addon, which did not load ` +
+        `(${nativeAddonError ?? 'unknown error'}); build it with \`npm run build:native\` ` +
+        '(needs g++, make, python3, libpcap-dev), or capture with --engine pcap',
+    );
+  }
+  if (typeof addon.openPacketSocket !== 'function') {
+    throw new TapgateError(
+      'TG_ERR_CAPTURE_ENGINE',
+      'the native addon predates the AF_PACKET engine: rebuild it with `npm run build:native`, ' +
+        'or capture with --engine pcap',
+    );
+  }
+  return addon;
+}
+
+/**
+ * LINKTYPE of what an AF_PACKET SOCK_RAW socket delivers on an interface of type `arphrd`.
+ * Ethernet and loopback frames start with an Ethernet header; on devices without a link layer
+ * (tun, WireGuard: ARPHRD_NONE; ARPHRD_RAWIP) the IP packet starts at tp_mac.
+ */
+export function linkTypeForArphrd(arphrd: number, iface: string): number {
+  switch (arphrd) {
+    case ARPHRD_ETHER:
+    case ARPHRD_LOOPBACK:
+      return LINKTYPE_ETHERNET;
+    case ARPHRD_NONE:
+    case ARPHRD_RAWIP:
+      return LINKTYPE_RAW;
+    default:
+      throw new TapgateError(
+        'TG_ERR_INTERFACE',
+        `interface ${iface} has link type ARPHRD ${arphrd}, which the AF_PACKET engine does not ` +
+          'support; capture it with --engine pcap',
+      );
+  }
+}
+
+/** The LINKTYPE a capture on `iface` produces, from /sys/class/net/IF/type. */
+export function interfaceLinkType(iface: string): number {
+  return linkTypeForArphrd(Number(readSysfs(iface, 'type')), iface);
+}
+
+/**
+ * Compiles a tcpdump filter for a live socket on `iface` (pass null to compile for capture-file
+ * bytes). A blank expression means "everything": null, no filter to attach.
+ */
+export function compileCaptureFilter(
+  expr: string,
+  linkType: number,
+  snapLen: number,
+  iface: string | null,
+): Buffer | null {
+  if (expr.trim() === '') return null;
+  const addon = afPacketAddon();
+  try {
+    return addon.compileFilter(expr, linkType, snapLen, iface);
+  } catch (e) {
+    if (errnoCode(e) === 'EFILTER') {
+      throw new TapgateError('TG_ERR_FILTER', `capture filter "${expr}": ${errorMessage(e)}`, {
+        cause: e,
+      });
+    }
+    throw e;
+  }
+}
+
+export interface AfPacketOpenOptions {
+  iface: string;
+  /** Ring block size in bytes: a power of two, a multiple of the page size. */
+  blockSize: number;
+  blockCount: number;
+  blockTimeoutMs: number;
+  promisc: boolean;
+  /** PACKET_FANOUT group shared by the sockets of one capture (hash mode); -1 for none. */
+  fanoutGroup: number;
+  /** From `compileCaptureFilter` (or an earlier socket's `filter`), or null for everything. */
+  filter: Buffer | null;
+  /**
+   * Instead of `filter` (which must then be null): a tcpdump expression, compiled here for this
+   * interface (its link type, live VLAN handling); '' means everything. The program comes back in
+   * the result's `filter`, for the other sockets on the same interface.
+   */
+  filterExpression?: string;
+  /** Snapshot length the compiled filter truncates to (default 262144); with filterExpression. */
+  snapLen?: number;
+  /** Skip packets this host sends (for `lo`, which shows each packet twice otherwise). */
+  ignoreOutgoing?: boolean;
+}
+
+export interface AfPacketSocket {
+  fd: number;
+  ifindex: number;
+  /** LINKTYPE of the frames in the ring (see `linkTypeForArphrd`). */
+  linkType: number;
+  /** The program attached to the socket, or null. */
+  filter: Buffer | null;
+}
+
+const MAX_SNAPLEN = 262144;
+
+/** Opens one capture socket with its ring; map the ring with AfPacketRing (in any thread). */
+export function openAfPacketSocket(opts: AfPacketOpenOptions): AfPacketSocket {
+  const addon = afPacketAddon();
+  const { filterExpression, snapLen, ...rest } = opts;
+  let filter = opts.filter;
+  if (filterExpression !== undefined) {
+    if (filter !== null) throw new TypeError('give filter or filterExpression, not both');
+    const linkType = interfaceLinkType(opts.iface);
+    filter = compileCaptureFilter(filterExpression, linkType, snapLen ?? MAX_SNAPLEN, opts.iface);
+  }
+  let info;
+  try {
+    info = addon.openPacketSocket({
+      ...rest,
+      filter,
+      ignoreOutgoing: opts.ignoreOutgoing ?? false,
+    });
+  } catch (e) {
+    throw captureError(e, opts.iface);
+  }
+  try {
+    const linkType = linkTypeForArphrd(info.arphrd, opts.iface);
+    return { fd: info.fd, ifindex: info.ifindex, linkType, filter };
+  } catch (e) {
+    addon.closeFd(info.fd);
+    throw e;
+  }
+}
+
+/**
+ * The socket's PACKET_STATISTICS since the previous call: the kernel resets them on every read,
+ * so the caller adds them up. `packets` includes `drops`.
+ */
+export function readPacketSocketStats(fd: number): PacketSocketCounters {
+  return afPacketAddon().packetSocketStats(fd);
+}
+
+/** Closes a socket from `openAfPacketSocket` (after its ring was closed, in whichever thread). */
+export function closePacketSocket(fd: number): void {
+  afPacketAddon().closeFd(fd);
+}
+
+export interface InterfaceCounters {
+  rxPackets: number;
+  /** Dropped by the kernel's stack after the driver had them. */
+  rxDropped: number;
+  /** Lost by the NIC itself (its FIFO overran): traffic no capture on this host saw. */
+  rxMissedErrors: number;
+}
+
+/** The interface's receive counters from /sys/class/net/IF/statistics (cumulative since boot). */
+export function readInterfaceCounters(iface: string): InterfaceCounters {
+  return {
+    rxPackets: Number(readSysfs(iface, 'statistics/rx_packets')),
+    rxDropped: Number(readSysfs(iface, 'statistics/rx_dropped')),
+    rxMissedErrors: Number(readSysfs(iface, 'statistics/rx_missed_errors')),
+  };
+}
+
+function readSysfs(iface: string, file: string): string {
+  if (!/^[^/\s]{1,15}$/.test(iface) || iface === '.' || iface === '..') {
+    throw new TapgateError('TG_ERR_INTERFACE', `no such interface: ${iface}`);
+  }
+  try {
+    return readFileSync(`/sys/class/net/${iface}/${file}`, 'utf8').trim();
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') {
+      throw new TapgateError('TG_ERR_INTERFACE', `no such interface: ${iface}`, { cause: e });
+    }
+    throw e;
+  }
+}
+
+function captureError(e: unknown, iface: string): unknown {
+  switch (errnoCode(e)) {
+    case undefined:
+      return e; // TypeError for bad options, or not an addon error at all
+    case 'EPERM':
+    case 'EACCES':
+      return new TapgateError(
+        'TG_ERR_CAPTURE_PERMISSION',
+        `live capture on ${iface} needs root or CAP_NET_RAW + CAP_NET_ADMIN`,
+        { cause: e },
+      );
+    case 'ENODEV':
+    case 'ENXIO':
+      return new TapgateError('TG_ERR_INTERFACE', `no such interface: ${iface}`, { cause: e });
+    case 'ENETDOWN':
+      return new TapgateError('TG_ERR_INTERFACE', `interface ${iface} is down`, { cause: e });
+    default:
+      return new TapgateError(
+        'TG_ERR_CAPTURE_ENGINE',
+        `AF_PACKET capture on ${iface}: ${errorMessage(e)}`,
+        { cause: e },
+      );
+  }
+}
+
+function errnoCode(e: unknown): string | undefined {
+  if (!(e instanceof Error) || !('code' in e)) return undefined;
+  return typeof e.code === 'string' ? e.code : undefined;
+}
+
+function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

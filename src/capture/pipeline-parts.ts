@@ -1,0 +1,53 @@
+/**
+ * The pieces every capture job builds from its CaptureConfig, whatever feeds it (a file on the
+ * main thread, a ring in a worker thread): the flow stage and the pcap output options.
+ */
+import type { CaptureConfig } from '../config/capture-config.ts';
+import { CutoffPolicy } from '../flow/cutoff.ts';
+import { FlowStage, type FlowStageOptions, type FrameSink } from '../flow/flow-stage.ts';
+import type { PcapOutputOptions } from '../pcap/pcap-output.ts';
+
+type FlowSettings = Pick<CaptureConfig, 'flows' | 'cutoff'>;
+
+export function createFlowStage(
+  config: FlowSettings,
+  sink: FrameSink | null,
+  hooks: Pick<FlowStageOptions, 'onFlowCreated'> = {},
+): FlowStage {
+  return new FlowStage({
+    flows: {
+      maxFlows: config.flows.maxFlows,
+      timeouts: {
+        tcpSec: config.flows.tcpTimeoutSec,
+        udpSec: config.flows.udpTimeoutSec,
+        otherSec: config.flows.otherTimeoutSec,
+        tcpClosedSec: config.flows.tcpClosedTimeoutSec,
+      },
+    },
+    cutoff: new CutoffPolicy({
+      defaults: { bytes: config.cutoff.bytes, packets: config.cutoff.packets },
+      classes: config.cutoff.classes,
+      perDirection: config.cutoff.perDirection,
+    }),
+    sink,
+    ...hooks,
+  });
+}
+
+export function pcapOutputOptions(
+  config: CaptureConfig & { outDir: string },
+  sourceName: string,
+  clock: 'packet' | 'wall',
+): PcapOutputOptions {
+  return {
+    outDir: config.outDir,
+    sourceName: config.sourceName ?? sourceName,
+    compress: config.compress,
+    gzipLevel: config.gzipLevel,
+    rotateIntervalSec: config.rotateIntervalSec,
+    rotateSizeBytes: config.rotateSizeBytes,
+    retainSizeBytes: config.retainSizeBytes,
+    retainAgeSec: config.retainAgeSec,
+    clock,
+  };
+}

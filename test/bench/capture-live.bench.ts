@@ -1,0 +1,200 @@
+/**
+ * Live capture benchmark (not a test): tcpreplay --topspeed of the 1.2 GB synthetic capture into a
+ * veth pair, captured on the other end by tcpdump and by tapgate, in one run on one machine.
+ *
+ *   npm run bench:live          # as root; generates test/bench/.work/synth.pcap on first use
+ *   BENCH_RUNS=3 npm run bench:live
+ *
+ * For every consumer: start it on the outside end, wait until it captures, replay the whole file
+ * into the inside end (in a namespace made here), wait a second, SIGINT, and read what it says it
+ * captured and what the kernel dropped. CPU is user + system of the consumer's whole process
+ * (GNU time), divided by the packets it captured. tapgate runs the compiled CLI with gotm's cutoff
+ * (8 KiB / 100 packets per direction) and gzip on.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { createVethPair, replay, type VethPair } from '../helpers/netns.ts';
+
+const root = join(import.meta.dirname, '../..');
+const work = join(root, 'test/bench/.work');
+const synth = join(work, 'synth.pcap');
+const runs = Number(process.env.BENCH_RUNS ?? 1);
+
+if (process.getuid?.() !== 0) {
+  console.error('bench:live needs root (network namespaces, raw sockets)');
+  process.exit(2);
+}
+mkdirSync(work, { recursive: true });
+if (!existsSync(synth)) {
+  console.log('generating synth.pcap (default generator settings) …');
+  execFileSync('python3', [join(root, '../shared/bench/gen_pcap.py'), '--out', synth], {
+    stdio: 'inherit',
+  });
+}
+if (!existsSync(join(root, 'dist/cli.js'))) execFileSync('npm', ['run', 'build'], { cwd: root });
+const { packets } = JSON.parse(readFileSync(`${synth}.json`, 'utf8')) as { packets: number };
+execFileSync('cat', [synth], { stdio: ['ignore', 'ignore', 'inherit'] }); // warm the page cache
+
+interface Result {
+  sent: number;
+  sentPps: number;
+  captured: number;
+  drops: number;
+  cpuSec: number;
+  rssMb: number;
+}
+
+interface Consumer {
+  name: string;
+  cmd: (iface: string, out: string) => string[];
+  ready: RegExp;
+  parse: (stdout: string, stderr: string) => { captured: number; drops: number };
+}
+
+const out = join(work, 'live-out');
+
+async function runOnce(pair: VethPair, c: Consumer): Promise<Result> {
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  const child = spawn('/usr/bin/time', ['-f', 'TIME %U %S %M', ...c.cmd(pair.outside, out)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const ready = new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => {
+      reject(new Error(`${c.name} did not start: ${stderr}`));
+    }, 30_000);
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (c.ready.test(stderr)) {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+  });
+  const exited = new Promise<void>((resolve) => {
+    child.on('close', () => {
+      resolve();
+    });
+  });
+  await ready;
+  const started = performance.now();
+  const { sent } = await replay(pair, synth, { topspeed: true });
+  const sendSec = (performance.now() - started) / 1000;
+  await new Promise((r) => setTimeout(r, 1000));
+  // GNU time does not forward signals: interrupt the consumer it runs.
+  execFileSync('pkill', ['-INT', '-P', String(child.pid)]);
+  await exited;
+  const time = /TIME ([\d.]+) ([\d.]+) (\d+)/.exec(stderr);
+  if (!time) throw new Error(`${c.name}: no CPU figures:\n${stderr}`);
+  return {
+    sent,
+    sentPps: sent / sendSec,
+    ...c.parse(stdout, stderr),
+    cpuSec: Number(time[1]) + Number(time[2]),
+    rssMb: Number(time[3]) / 1024,
+  };
+}
+
+const tapgate = (workers: number, engine = 'af-packet'): Consumer => ({
+  name: `tapgate ${engine}, ${workers} worker${workers > 1 ? 's' : ''}, cutoff 8k/100 + gzip`,
+  cmd: (iface, dir) => [
+    process.execPath,
+    join(root, 'dist/cli.js'),
+    'capture',
+    '-i',
+    iface,
+    '-w',
+    dir,
+    '--engine',
+    engine,
+    '--workers',
+    String(workers),
+    '--compress',
+    '--cutoff-bytes',
+    '8k',
+    '--cutoff-packets',
+    '100',
+    '--cutoff-direction',
+    '--json',
+  ],
+  ready: /capturing on/,
+  parse: (stdout) => {
+    const s = JSON.parse(stdout) as {
+      flow: { packets: number };
+      kernel: { drops: number } | null;
+      libpcap: { framesDroppedBackpressure: number } | null;
+    };
+    return {
+      captured: s.flow.packets,
+      drops: (s.kernel?.drops ?? 0) + (s.libpcap?.framesDroppedBackpressure ?? 0),
+    };
+  },
+});
+
+const consumers: Consumer[] = [
+  {
+    name: 'tcpdump -B 65536 -w out.pcap',
+    cmd: (iface, dir) => ['tcpdump', '-i', iface, '-B', '65536', '-w', join(dir, 'td.pcap')],
+    ready: /listening on/,
+    parse: (_stdout, stderr) => ({
+      captured: Number(/(\d+) packets captured/.exec(stderr)?.[1] ?? NaN),
+      drops: Number(/(\d+) packets dropped by kernel/.exec(stderr)?.[1] ?? NaN),
+    }),
+  },
+  tapgate(1),
+  tapgate(2),
+];
+
+const pair = await createVethPair({ mtu: 1500 });
+const rows: [string, Result][] = [];
+try {
+  for (const c of consumers) {
+    const results: Result[] = [];
+    for (let i = 0; i < runs; i++) results.push(await runOnce(pair, c));
+    results.sort((a, b) => a.cpuSec / a.captured - b.cpuSec / b.captured);
+    rows.push([c.name, results[Math.floor(results.length / 2)]!]);
+  }
+} finally {
+  await pair.destroy();
+  rmSync(out, { recursive: true, force: true });
+}
+
+const n = (x: number): string => x.toLocaleString('en-US');
+console.log(
+  `\ninput: ${synth} (${n(packets)} packets), tcpreplay --topspeed into a veth pair, median of ${runs}\n`,
+);
+const header = [
+  'consumer',
+  'sent',
+  'sender kpps',
+  'captured',
+  'drops',
+  'CPU s',
+  'µs/pkt',
+  'RSS MB',
+];
+const table = rows.map(([name, r]) => [
+  name,
+  n(r.sent),
+  (r.sentPps / 1000).toFixed(0),
+  n(r.captured),
+  n(r.drops),
+  r.cpuSec.toFixed(2),
+  ((r.cpuSec * 1e6) / r.captured).toFixed(2),
+  r.rssMb.toFixed(0),
+]);
+const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));
+const line = (cells: string[]): string =>
+  cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+console.log(line(header));
+for (const row of table) console.log(line(row));
+const td = rows[0]![1];
+for (const [name, r] of rows.slice(1)) {
+  const ratio = r.cpuSec / r.captured / (td.cpuSec / td.captured);
+  console.log(`${name}: CPU per packet ${ratio.toFixed(2)}× tcpdump's, drops ${n(r.drops)}`);
+}
