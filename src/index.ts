@@ -20,10 +20,22 @@ export {
   type CaptureRunOptions,
 } from './capture/run-capture.ts';
 export {
+  runLiveCapture,
+  mergeFlowStats,
+  type LiveCaptureSummary,
+  type LiveCaptureProgress,
+  type LiveCaptureRunOptions,
+  type KernelRingStats,
+} from './capture/live-capture.ts';
+export { checkFanoutSymmetry, type FanoutCheckResult } from './capture/fanout-check.ts';
+export type { InterfaceCounters } from './capture/af-packet-socket.ts';
+export {
   resolveCaptureConfig,
   defaultCaptureConfig,
   type CaptureConfig,
   type CaptureConfigPatch,
+  type CaptureEngine,
+  type LiveCaptureSettings,
 } from './config/capture-config.ts';
 export { parseCaptureConfig, loadCaptureConfigFile } from './config/capture-config-yaml.ts';
 export { defaults } from './config/defaults.ts';

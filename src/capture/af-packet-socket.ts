@@ -83,6 +83,14 @@ export function interfaceLinkType(iface: string): number {
 }
 
 /**
+ * True for a loopback device, where a packet socket sees every packet twice (sent and received):
+ * capture skips the sent copy there, as libpcap does.
+ */
+export function isLoopbackInterface(iface: string): boolean {
+  return Number(readSysfs(iface, 'type')) === ARPHRD_LOOPBACK;
+}
+
+/**
  * Compiles a tcpdump filter for a live socket on `iface` (pass null to compile for capture-file
  * bytes). A blank expression means "everything": null, no filter to attach.
  */

@@ -24,6 +24,7 @@ import { FlowAffinityCheck } from '../flow/flow-affinity-check.ts';
 import { PcapOutput, type PcapOutputStats } from '../pcap/pcap-output.ts';
 import {
   closePacketSocket,
+  isLoopbackInterface,
   openAfPacketSocket,
   readInterfaceCounters,
   readPacketSocketStats,
@@ -362,6 +363,7 @@ function openRings(config: CaptureConfig, sockets: number[][]): CaptureInterface
     const fds: number[] = [];
     sockets.push(fds);
     config.interfaces.forEach((name, i) => {
+      const loopback = isLoopbackInterface(name);
       const s = openAfPacketSocket({
         iface: name,
         blockSize: live.ringBlockSizeBytes,
@@ -370,7 +372,7 @@ function openRings(config: CaptureConfig, sockets: number[][]): CaptureInterface
         promisc: live.promisc,
         fanoutGroup: live.workers > 1 ? fanoutGroupId(i) : -1,
         filter: w === 0 ? null : filters[i]!,
-        ignoreOutgoing: false,
+        ignoreOutgoing: loopback,
         ...(w === 0 ? { filterExpression: live.filter, snapLen: live.snapLen } : {}),
       });
       if (w === 0) {

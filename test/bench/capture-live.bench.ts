@@ -100,8 +100,8 @@ async function runOnce(pair: VethPair, c: Consumer): Promise<Result> {
   };
 }
 
-const tapgate = (workers: number, engine = 'af-packet'): Consumer => ({
-  name: `tapgate ${engine}, ${workers} worker${workers > 1 ? 's' : ''}, cutoff 8k/100 + gzip`,
+const tapgate = (workers: number, extra: string[] = ['--compress']): Consumer => ({
+  name: `tapgate ${workers} worker${workers > 1 ? 's' : ''}, cutoff 8k/100 ${extra.join(' ')}`,
   cmd: (iface, dir) => [
     process.execPath,
     join(root, 'dist/cli.js'),
@@ -110,11 +110,9 @@ const tapgate = (workers: number, engine = 'af-packet'): Consumer => ({
     iface,
     '-w',
     dir,
-    '--engine',
-    engine,
     '--workers',
     String(workers),
-    '--compress',
+    ...extra,
     '--cutoff-bytes',
     '8k',
     '--cutoff-packets',
@@ -148,6 +146,8 @@ const consumers: Consumer[] = [
   },
   tapgate(1),
   tapgate(2),
+  // Where the CPU goes: the same job without gzip, and without any pcap output.
+  ...(process.env.BENCH_BREAKDOWN ? [tapgate(1, []), tapgate(1, ['--no-pcap'])] : []),
 ];
 
 const pair = await createVethPair({ mtu: 1500 });
