@@ -325,16 +325,21 @@ describe('live capture', { skip: !canUseNetns && 'needs root for network namespa
     }
   });
 
-  test('without root privileges: a clear message, exit 2', () => {
-    const r = execFileSync(
-      'bash',
-      [
-        '-c',
-        `setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all ${process.execPath} --import tsx src/cli.ts capture -i ${pair.outside} --no-pcap 2>&1; echo "exit=$?"`,
-      ],
-      { cwd: join(import.meta.dirname, '../..'), encoding: 'utf8', stdio: 'pipe' },
-    );
-    assert.match(r, /needs root or CAP_NET_RAW \+ CAP_NET_ADMIN/);
-    assert.match(r, /exit=2$/m);
+  test('without root: a clear message, exit 2; with CAP_NET_RAW + CAP_NET_ADMIN only, it captures', () => {
+    const asNobody = (caps: string): string =>
+      execFileSync(
+        'bash',
+        [
+          '-c',
+          `setpriv --reuid=65534 --regid=65534 --clear-groups ${caps} ${process.execPath} --import tsx src/cli.ts capture -i ${pair.outside} --no-pcap --duration 1s --json 2>&1; echo "exit=$?"`,
+        ],
+        { cwd: join(import.meta.dirname, '../..'), encoding: 'utf8', stdio: 'pipe' },
+      );
+    const denied = asNobody('--inh-caps=-all');
+    assert.match(denied, /needs root or CAP_NET_RAW \+ CAP_NET_ADMIN/);
+    assert.match(denied, /exit=2$/m);
+    const allowed = asNobody('--inh-caps=+net_raw,+net_admin --ambient-caps=+net_raw,+net_admin');
+    assert.match(allowed, /exit=0$/m);
+    assert.match(allowed, /"stoppedBy":"duration"/);
   });
 });
