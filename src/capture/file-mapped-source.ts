@@ -9,7 +9,12 @@
  * Used for non-empty regular files that are not gzip when the addon is available; everything else
  * (stdin, FIFOs, gzip, no addon) takes the read() path. Frames alias the mapping, as they alias the
  * read buffer on the other path: copy what you keep. Pages behind the window are dropped from the
- * process as the walk moves on (they stay readable), so RSS does not grow with the file.
+ * process as the walk moves on (they stay readable), so RSS does not grow with the file; the addon
+ * does that, and maps the pages ahead of the window, on a thread of its own (mapped-file.cc).
+ *
+ * Nothing on this path waits for I/O, so `next()` yields to the event loop once per window:
+ * without that, the pcap writer's completions, its early syncs, timers and signals would all wait
+ * until the whole file was walked (or the write budget filled up).
  */
 import type { ByteSource } from './file-byte-source.ts';
 import type { WindowReader } from './file-chunk-reader.ts';
@@ -43,7 +48,10 @@ export class MappedFileSource implements ByteSource {
     return mapping === null ? null : new MappedFileSource(addon, mapping);
   }
 
-  /** Sequential reads copy out of the mapping (used when the file is gzip). */
+  /**
+   * Sequential reads copy out of the mapping (used when the file is gzip). What was copied is done
+   * with, so it is released as on the walk path: RSS stays flat here too.
+   */
   read(buf: Buffer, offset: number, length: number): Promise<number> {
     const n = this.mapping.copy(
       buf,
@@ -53,10 +61,14 @@ export class MappedFileSource implements ByteSource {
     );
     this.#pos += n;
     this.rawBytesRead = this.#pos;
+    this.release(this.#pos);
     return Promise.resolve(n);
   }
 
-  /** Pages below `upTo` are done with: drop them so RSS does not grow with the file. */
+  /**
+   * Pages below `upTo` are done with: drop them so RSS does not grow with the file, and map the
+   * ones after it ahead of the walk (asynchronously, in the addon). `upTo` never decreases.
+   */
   release(upTo: number): void {
     this.#addon.releaseMapped(this.mapping, upTo);
   }
@@ -65,7 +77,9 @@ export class MappedFileSource implements ByteSource {
     return Promise.resolve(this.mapping.subarray(this.#pos, this.#pos + n));
   }
 
+  /** The walk is over: drops every page, which also ends the addon's read-ahead thread. */
   close(): Promise<void> {
+    this.release(this.mapping.length);
     return Promise.resolve();
   }
 }
@@ -106,7 +120,7 @@ export class MappedChunkReader implements WindowReader {
     this.#src.release(this.start);
     this.end = Math.min(size, this.end + this.#chunkBytes);
     this.#src.rawBytesRead = this.end;
-    return Promise.resolve(true);
+    return new Promise((resolve) => setImmediate(resolve, true));
   }
 
   close(): Promise<void> {

@@ -8,7 +8,11 @@ import { createRequire } from 'node:module';
 export interface NativeAddon {
   /** Read-only mapping of a non-empty regular file, or null for anything else. Throws on errors. */
   mapFile(path: string): Buffer | null;
-  /** Drops the mapped pages below `upTo` from the process (they stay readable). */
+  /**
+   * The walk has passed `upTo` (never decreasing): drops the mapped pages below it from the process
+   * (they stay readable) and maps the ones after it ahead of the walk, on a thread of the addon;
+   * `upTo = mapping.length` ends that thread.
+   */
   releaseMapped(mapping: Buffer, upTo: number): void;
 
   /**

@@ -11,6 +11,9 @@
  *     │          first window read; walker reads the file header / leading blocks
  *     └─ FileCaptureSource: run(consumer) walks every chunk, awaiting consumer.drain() between them
  *
+ * GzipByteSource and StreamByteSource are imported when first needed, so that reading a plain file
+ * does not load them and node:zlib (start-up time of every run).
+ *
  * Only an unusable input throws (`TapgateError` TG_ERR_INPUT_OPEN: cannot be opened or read;
  * TG_ERR_INPUT_FORMAT: empty, not a capture, header cut or corrupt gzip before any capture data).
  * Damage later in the input is counted in `stats.errors` by cause (see file-source-errors.ts).
@@ -29,8 +32,6 @@ import {
 import { MappedChunkReader, MappedFileSource } from './file-mapped-source.ts';
 import type { RecordWalker } from './file-record-walker.ts';
 import { newSourceStats } from './file-source-errors.ts';
-import { StreamByteSource } from './file-stream-source.ts';
-import { GzipByteSource } from './gzip-byte-source.ts';
 import { PCAP_HEADER_BYTES, pcapMagicAt, PcapRecordWalker } from './pcap-record-walker.ts';
 import { BlockType, PCAPNG_BYTE_ORDER_MAGIC, PcapngBlockWalker } from './pcapng-block-walker.ts';
 
@@ -97,6 +98,7 @@ export async function openCaptureFile(
     if (lead.length === 0) throw formatError(`capture file ${name} is empty`);
     const compressed = lead.length === 2 && lead[0] === 0x1f && lead[1] === 0x8b;
     if (compressed) {
+      const { GzipByteSource } = await import('./gzip-byte-source.ts');
       src = new GzipByteSource(
         src,
         options.gzipChunkBytes === undefined ? {} : { rawChunkBytes: options.gzipChunkBytes },
@@ -146,6 +148,7 @@ async function openRaw(
       'stdin is a terminal: pipe a capture into it or pass a file',
     );
   }
+  const { StreamByteSource } = await import('./file-stream-source.ts');
   return new StreamByteSource(stream);
 }
 

@@ -11,7 +11,8 @@
  * counts `bad_record_length` and stops (Done), keeping every frame before it.
  *
  * Hot path: one reused FrameView, fields read through a DataView (byte order as an argument, inlined
- * by the optimiser) at offsets, counters summed in locals and added to the stats once per window.
+ * by the optimiser) at offsets, counters summed in locals and added to the stats once per window;
+ * the next 64 KiB are pulled into the CPU cache ahead of the walk (touchLines).
  */
 import {
   newFrameView,
@@ -19,7 +20,13 @@ import {
   type FrameConsumer,
   type SourceStats,
 } from './frame.ts';
-import { DEFAULT_SNAPLEN, MAX_CAPLEN_BYTES, type RecordWalker } from './file-record-walker.ts';
+import {
+  DEFAULT_SNAPLEN,
+  MAX_CAPLEN_BYTES,
+  TOUCH_AHEAD_BYTES,
+  touchLines,
+  type RecordWalker,
+} from './file-record-walker.ts';
 import { countSourceError, SourceErrorCause } from './file-source-errors.ts';
 
 export const PCAP_HEADER_BYTES = 24;
@@ -89,7 +96,12 @@ export class PcapRecordWalker implements RecordWalker {
     let frames = 0;
     let bytes = 0;
     let overSnap = 0;
+    let touchedTo = pos;
     while (end - pos >= RECORD_HEADER_BYTES) {
+      if (pos >= touchedTo) {
+        touchedTo = Math.min(end, pos + TOUCH_AHEAD_BYTES);
+        touchLines(buf, pos, touchedTo);
+      }
       const capLen = dv.getUint32(pos + 8, le);
       if (capLen > MAX_CAPLEN_BYTES) {
         // No framing to resync on: everything after this record is unreachable.

@@ -28,7 +28,12 @@ import {
   type FrameConsumer,
   type SourceStats,
 } from './frame.ts';
-import { MAX_CAPLEN_BYTES, type RecordWalker } from './file-record-walker.ts';
+import {
+  MAX_CAPLEN_BYTES,
+  TOUCH_AHEAD_BYTES,
+  touchLines,
+  type RecordWalker,
+} from './file-record-walker.ts';
 import { countSourceError, SourceErrorCause } from './file-source-errors.ts';
 import { IDB_MIN_BYTES, parseIdb, type PcapngInterface } from './pcapng-interface.ts';
 
@@ -84,16 +89,21 @@ export class PcapngBlockWalker implements RecordWalker {
     let frames = 0;
     let bytes = 0;
     let overSnap = 0;
+    let touchedTo = pos;
     while (this.#state !== St.Done && end - pos >= BLOCK_HEAD_BYTES) {
+      if (pos >= touchedTo) {
+        touchedTo = Math.min(end, pos + TOUCH_AHEAD_BYTES);
+        touchLines(buf, pos, touchedTo);
+      }
       // The SHB type reads the same in both byte orders; everything else needs the section's.
-      let type = buf.readUInt32LE(pos);
+      let type = dv.getUint32(pos, true);
       if (type === BlockType.Shb) {
         if (!this.#startSection(buf, pos)) break;
       } else if (this.#state === St.Header) {
         this.#fail(SourceErrorCause.BadBlock);
         break;
       } else if (!this.#le) {
-        type = buf.readUInt32BE(pos);
+        type = dv.getUint32(pos, false);
       }
       const le = this.#le;
       const len = dv.getUint32(pos + 4, le);

@@ -44,6 +44,7 @@ export function pcapOutputOptions(
     sourceName: config.sourceName ?? sourceName,
     compress: config.compress,
     gzipLevel: config.gzipLevel,
+    gzipMinSaving: config.gzipMinSaving,
     rotateIntervalSec: config.rotateIntervalSec,
     rotateSizeBytes: config.rotateSizeBytes,
     retainSizeBytes: config.retainSizeBytes,

@@ -13,7 +13,7 @@ import {
   type CaptureConfigPatch,
 } from '../config/capture-config.ts';
 import type { LiveCaptureSummary } from '../capture/live-capture.ts';
-import { parseDuration, parseSize } from '../config/units.ts';
+import { parseDuration, parsePercent, parseSize } from '../config/units.ts';
 import { TapgateError } from '../errors.ts';
 import { runCapture, type CaptureSummary } from '../capture/run-capture.ts';
 import { formatLiveSummary, formatSummary } from './summary.ts';
@@ -46,6 +46,9 @@ Output
       --no-pcap             track flows and count, write no pcap
       --compress            gzip on the fly (.pcap.gz)
       --gzip-level N        1 (fast, default) .. 9 (small)
+      --gzip-min-saving PCT store (not deflate) while deflate saves less than PCT of the bytes,
+                            as on encrypted traffic; a chunk in 16 still probes (default 20%;
+                            0 = always deflate)
       --rotate-interval T   new file every T, aligned to wall-clock multiples (default 60s; 0 = off)
       --rotate-size SIZE    new file when a file reaches SIZE on disk (0 = off)
       --retain-size SIZE    delete oldest finished files beyond SIZE in total
@@ -94,6 +97,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
       'no-pcap': { type: 'boolean' },
       compress: { type: 'boolean' },
       'gzip-level': { type: 'string' },
+      'gzip-min-saving': { type: 'string' },
       'rotate-interval': { type: 'string' },
       'rotate-size': { type: 'string' },
       'retain-size': { type: 'string' },
@@ -156,6 +160,9 @@ export async function captureCommand(argv: string[]): Promise<number> {
     outDir: values.write,
     compress: values.compress,
     gzipLevel: int(values['gzip-level'], '--gzip-level'),
+    gzipMinSaving: mapDefined(values['gzip-min-saving'], (v) =>
+      parsePercent(v, '--gzip-min-saving'),
+    ),
     rotateIntervalSec: dur(values['rotate-interval'], '--rotate-interval'),
     rotateSizeBytes: size(values['rotate-size'], '--rotate-size'),
     retainSizeBytes: size(values['retain-size'], '--retain-size'),

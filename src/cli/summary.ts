@@ -68,6 +68,11 @@ function pipelineLines(
           : '') +
         (o.recoveredFiles > 0 ? `, ${n(o.recoveredFiles)} recovered from a crash` : ''),
     );
+    if (o.gzipChunksStored > 0) {
+      lines.push(
+        `  gzip       ${n(o.gzipChunksDeflated)} chunks deflated, ${n(o.gzipChunksStored)} stored (deflate saved < --gzip-min-saving)`,
+      );
+    }
     if (o.writeErrors > 0) lines.push(`  WARNING    ${n(o.writeErrors)} write errors`);
     if (o.packetsDropped > 0) {
       lines.push(

@@ -14,7 +14,7 @@ import {
   type CaptureConfigPatch,
   type LiveCaptureSettings,
 } from './capture-config.ts';
-import { parseDuration, parseSize } from './units.ts';
+import { parseDuration, parsePercent, parseSize } from './units.ts';
 import { YamlReader } from './yaml-reader.ts';
 
 /** Reads tapgate.yaml and returns what its `capture:` section sets. */
@@ -62,6 +62,7 @@ export function parseCaptureConfig(text: string, file: string): CaptureConfigPat
       'dir',
       'compress',
       'gzipLevel',
+      'gzipMinSaving',
       'rotateInterval',
       'rotateSize',
       'retainSize',
@@ -76,6 +77,7 @@ export function parseCaptureConfig(text: string, file: string): CaptureConfigPat
       patch,
       stripUndefined({
         gzipLevel: y.optional(out, 'gzipLevel', p, Number),
+        gzipMinSaving: y.optional(out, 'gzipMinSaving', p, (v) => parsePercent(v, 'gzipMinSaving')),
         rotateIntervalSec: dur('rotateInterval'),
         rotateSizeBytes: size('rotateSize'),
         retainSizeBytes: size('retainSize'),

@@ -19,6 +19,7 @@
  *       dir: /var/lib/tapgate/pcap # omit (and no -w) to skip pcap writing
  *       compress: true
  *       gzipLevel: 6
+ *       gzipMinSaving: 20%         # store chunks deflate cannot shrink by this much
  *       rotateInterval: 60s
  *       rotateSize: 1G
  *       retainSize: 500G
@@ -71,6 +72,8 @@ export interface CaptureConfig {
   sourceName: string | null;
   compress: boolean;
   gzipLevel: number;
+  /** 0..1: deflate only while it saves at least this fraction (see pcap-gzip-policy.ts). */
+  gzipMinSaving: number;
   rotateIntervalSec: number;
   rotateSizeBytes: number;
   retainSizeBytes: number;
@@ -119,6 +122,7 @@ export function defaultCaptureConfig(): CaptureConfig {
     sourceName: null,
     compress: defaults.compress,
     gzipLevel: defaults.gzipLevel,
+    gzipMinSaving: defaults.gzipMinSaving,
     rotateIntervalSec: defaults.rotateIntervalSec,
     rotateSizeBytes: defaults.rotateSizeBytes,
     retainSizeBytes: defaults.retainSizeBytes,
@@ -160,6 +164,9 @@ export function resolveCaptureConfig(...patches: CaptureConfigPatch[]): CaptureC
   if (!(c.flows.maxFlows >= 1)) throw new TapgateError('TG_ERR_CONFIG', 'maxFlows must be ≥ 1');
   if (!Number.isInteger(c.gzipLevel) || c.gzipLevel < 1 || c.gzipLevel > 9) {
     throw new TapgateError('TG_ERR_CONFIG', 'gzipLevel must be an integer from 1 to 9');
+  }
+  if (!(c.gzipMinSaving >= 0 && c.gzipMinSaving <= 1)) {
+    throw new TapgateError('TG_ERR_CONFIG', 'gzipMinSaving must be from 0% to 100%');
   }
   checkLiveSettings(c.live);
   return c;

@@ -17,6 +17,8 @@ export const defaults = {
   retainAgeSec: 0,
   compress: false,
   gzipLevel: 1,
+  /** Deflate only while it saves ≥ 20% of the bytes (encrypted payloads do not): see pcap-gzip-policy.ts. */
+  gzipMinSaving: 0.2,
   engine: 'af-packet',
   snapLen: 262144,
   /** 64 × 1 MiB per worker and interface: ~0.6 s of a saturated 1 Gbit/s link. */

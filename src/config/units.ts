@@ -64,6 +64,19 @@ function parseWithUnit(
 }
 
 /** Human-readable byte count for summaries: 1.5 GiB, 640 KiB, 12 B. */
+/** `20%` or `20` (a bare number is a percentage too). Returns the fraction, 0..1. */
+export function parsePercent(value: string | number, what: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*%?\s*$/.exec(String(value));
+  const pct = m ? Number(m[1]) : NaN;
+  if (!(pct >= 0 && pct <= 100)) {
+    throw new TapgateError(
+      'TG_ERR_CONFIG',
+      `${what}: "${String(value)}" is not a percentage 0..100`,
+    );
+  }
+  return pct / 100;
+}
+
 export function formatBytes(n: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
   let i = 0;

@@ -19,7 +19,7 @@
  *
  * Capacity grows by doubling up to `maxFlows`, so memory follows the number of live flows.
  */
-import { IpProto, TcpFlag, type PacketDecoder } from '../decode/packet-decoder.ts';
+import { IpProto, readU32BE, TcpFlag, type PacketDecoder } from '../decode/packet-decoder.ts';
 
 /** Why a flow left the table. */
 export const FlowEnd = { Idle: 0, Closed: 1, Evicted: 2, Reused: 3, Flush: 4 } as const;
@@ -192,14 +192,14 @@ export class FlowTable {
     } else {
       const so = d.src6Offset,
         to = d.dst6Offset;
-      const s0 = data.readUInt32BE(so),
-        s1 = data.readUInt32BE(so + 4);
-      const s2 = data.readUInt32BE(so + 8),
-        s3 = data.readUInt32BE(so + 12);
-      const t0 = data.readUInt32BE(to),
-        t1 = data.readUInt32BE(to + 4);
-      const t2 = data.readUInt32BE(to + 8),
-        t3 = data.readUInt32BE(to + 12);
+      const s0 = readU32BE(data, so),
+        s1 = readU32BE(data, so + 4);
+      const s2 = readU32BE(data, so + 8),
+        s3 = readU32BE(data, so + 12);
+      const t0 = readU32BE(data, to),
+        t1 = readU32BE(data, to + 4);
+      const t2 = readU32BE(data, to + 8),
+        t3 = readU32BE(data, to + 12);
       const c =
         s0 !== t0 ? s0 - t0 : s1 !== t1 ? s1 - t1 : s2 !== t2 ? s2 - t2 : s3 !== t3 ? s3 - t3 : 0;
       srcIsLo = c < 0 || (c === 0 && d.srcPort <= d.dstPort);

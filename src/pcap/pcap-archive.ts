@@ -21,7 +21,6 @@
  * those already linked under their final name; one with bytes but no readable pcap header is
  * kept as `<final name>.unrecoverable` (not counted by retention, never deleted).
  */
-import { randomBytes } from 'node:crypto';
 import { link, mkdir, readdir, rename, rm, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 
@@ -37,11 +36,7 @@ import {
   utcDateDir,
   type PcapFileName,
 } from './pcap-naming.ts';
-import {
-  salvageGzipTemporary,
-  salvagePlainTemporary,
-  type SalvageResult,
-} from './pcap-recovery.ts';
+import type { SalvageResult } from './pcap-recovery.ts';
 import type { FinishedPcapFile, PcapCloseReason, PcapOutputStats } from './pcap-types.ts';
 
 interface ArchiveEntry {
@@ -81,6 +76,16 @@ function errno(e: unknown): NodeJS.ErrnoException {
   return e instanceof Error ? e : new Error(String(e));
 }
 
+/**
+ * Eight random hex digits for the probe's name, next to the pid. Not node:crypto: loading it costs
+ * every run ~2 ms of start-up, and the name needs uniqueness, not unpredictability.
+ */
+function randomHex32(): string {
+  return Math.floor(Math.random() * 0x1_0000_0000)
+    .toString(16)
+    .padStart(8, '0');
+}
+
 function compareEntries(a: ArchiveEntry, b: ArchiveEntry): number {
   return (
     a.stampSec - b.stampSec ||
@@ -115,10 +120,7 @@ export async function checkOutputDir(outDir: string): Promise<void> {
   } catch (e) {
     throw fail('is not usable', e);
   }
-  const probe = join(
-    outDir,
-    `${TEMP_PREFIX}tapgate-probe-${process.pid}-${randomBytes(4).toString('hex')}`,
-  );
+  const probe = join(outDir, `${TEMP_PREFIX}tapgate-probe-${process.pid}-${randomHex32()}`);
   try {
     await writeFile(probe, '', { flag: 'wx' });
   } catch (e) {
@@ -246,9 +248,11 @@ export class PcapArchive {
       let r: SalvageResult;
       let path: string;
       try {
+        // Loaded on first use: most runs never salvage anything (keeps start-up short).
+        const recovery = await import('./pcap-recovery.ts');
         r = name.compressed
-          ? await salvageGzipTemporary(tempPath, recPath, this.#o.gzipLevel)
-          : await salvagePlainTemporary(tempPath);
+          ? await recovery.salvageGzipTemporary(tempPath, recPath, this.#o.gzipLevel)
+          : await recovery.salvagePlainTemporary(tempPath);
         if (r.header === null) {
           await this.#publishNow(tempPath, name, UNRECOVERABLE_SUFFIX);
           this.#o.stats.unrecoverableFiles++;

@@ -11,9 +11,16 @@
  *                                                      │
  *   finish(): wait idle → [gzip: final block + trailer] → fdatasync → close → result
  *
+ * Early syncs: every EARLY_SYNC_BYTES written, an fdatasync is started in the background (one at
+ * a time) while writing goes on. The kernel otherwise keeps the whole file dirty in the page cache
+ * until the fdatasync of finish(), which then waits for all of it to reach the disk (~0.1 s for
+ * 80 MB here, at the end of every file); this way the write-back overlaps capture, and finish()
+ * only syncs the tail. Durability is unchanged: finish() still syncs before the file is published.
+ *
  * State: `#opening` (mkdir + open 'wx' in flight; the temporary name moves to the next seq on
  * EEXIST), `#state` Open | Failed | Closed, `#writing` (one writev in flight), `#running` (deflate
- * jobs in flight). Invariants:
+ * jobs in flight), `#earlySync` (the early fdatasync in flight; the fd is closed only after it).
+ * Invariants:
  * - the disk queue holds bytes in file order, and `#position` is the file size written so far;
  * - gzip output enters the disk queue strictly in submission order (jobs complete out of order
  *   and wait at the head of `#jobs`);
@@ -40,14 +47,15 @@ export interface PcapFileWriterOptions {
   /** Temporary path for the n-th attempt (n > 0 after EEXIST). */
   tempPathFor: (attempt: number) => string;
   compress: boolean;
-  gzipLevel: number;
+  /** zlib level for the next gzip chunk (the stream's GzipChunkPolicy; 0 = stored). */
+  gzipLevelForChunk: () => number;
   gzipThreads: number;
   pool: BatchPool;
   budget: WriteBudget;
   /** Bytes that reached the disk. */
   onDiskBytes: (n: number) => void;
-  /** A gzip chunk was deflated: `inBytes` became `outBytes` (feeds size estimates). */
-  onDeflated: (inBytes: number, outBytes: number) => void;
+  /** A gzip chunk was deflated at `level`: `inBytes` became `outBytes` (feeds size estimates). */
+  onDeflated: (inBytes: number, outBytes: number, level: number) => void;
   /** Called once, asynchronously, on the first error. */
   onFailure: (err: NodeJS.ErrnoException, op: PcapWriteOp, path: string) => void;
 }
@@ -67,6 +75,8 @@ export const GZIP_FRAMING_BYTES = GZIP_HEADER.length + DEFLATE_FINAL_BLOCK.lengt
 const MAX_OPEN_ATTEMPTS = 1000;
 const MAX_IOVECS = 256;
 const MAX_WRITE_BYTES = 8 * 1024 * 1024;
+/** Bytes written since the previous early sync that start the next one. */
+const EARLY_SYNC_BYTES = 8 * 1024 * 1024;
 
 const St = { Open: 0, Failed: 1, Closed: 2 } as const;
 type St = (typeof St)[keyof typeof St];
@@ -83,6 +93,7 @@ interface GzipJob {
   input: Buffer;
   dict: Buffer | null;
   out: Buffer | null;
+  level: number;
   started: boolean;
   done: boolean;
 }
@@ -99,6 +110,9 @@ export class PcapFileWriter {
   #tempPath: string | null = null;
   #disk: DiskChunk[] = [];
   #writing = false;
+  #earlySync: Promise<void> | null = null;
+  /** File position when the last early sync started. */
+  #earlySyncPosition = 0;
   #position = 0;
   #jobs: GzipJob[] = [];
   #running = 0;
@@ -164,6 +178,7 @@ export class PcapFileWriter {
       input,
       dict,
       out: null,
+      level: 0,
       started: false,
       done: false,
     });
@@ -180,15 +195,9 @@ export class PcapFileWriter {
       this.#pump();
       await this.#whenIdle();
     }
-    if (this.#state === St.Open) {
-      const fd = this.#fd;
-      await new Promise<void>((resolve) => {
-        fdatasync(fd, (err) => {
-          if (err) this.#fail(err, 'sync');
-          resolve();
-        });
-      });
-    }
+    // Concurrent with an early sync still in flight, if any: this one covers every byte written.
+    if (this.#state === St.Open) await this.#sync();
+    await this.#earlySync;
     if (this.#fd >= 0) {
       const fd = this.#fd;
       this.#fd = -1;
@@ -245,7 +254,8 @@ export class PcapFileWriter {
       if (job.started) continue;
       job.started = true;
       this.#running++;
-      deflateChunk(job.input, o.gzipLevel, job.dict, (err, out) => {
+      job.level = o.gzipLevelForChunk();
+      deflateChunk(job.input, job.level, job.dict, (err, out) => {
         this.#deflated(job, err, out);
       });
       job.dict = null;
@@ -263,7 +273,7 @@ export class PcapFileWriter {
       this.#fail(asErrno(err), 'deflate');
     } else if (this.#state === St.Open) {
       job.out = out;
-      o.onDeflated(job.inputBytes, out.length);
+      o.onDeflated(job.inputBytes, out.length, job.level);
     }
     if (this.#state === St.Open) {
       while (this.#jobs.length > 0 && this.#jobs[0]?.done === true) {
@@ -314,6 +324,7 @@ export class PcapFileWriter {
     const o = this.#o;
     this.#position += written;
     o.onDiskBytes(written);
+    this.#maybeSyncEarly();
     let left = written;
     while (left > 0) {
       const c = this.#disk[0];
@@ -330,6 +341,26 @@ export class PcapFileWriter {
       }
     }
     this.#pump();
+  }
+
+  #maybeSyncEarly(): void {
+    if (this.#finishing || this.#earlySync !== null) return;
+    if (this.#position - this.#earlySyncPosition < EARLY_SYNC_BYTES) return;
+    this.#earlySyncPosition = this.#position;
+    this.#earlySync = this.#sync().then(() => {
+      this.#earlySync = null;
+    });
+  }
+
+  /** fdatasync of the open file; a failure fails the writer ('sync'). Never rejects. */
+  #sync(): Promise<void> {
+    const fd = this.#fd;
+    return new Promise<void>((resolve) => {
+      fdatasync(fd, (err) => {
+        if (err) this.#fail(err, 'sync');
+        resolve();
+      });
+    });
   }
 
   #fail(err: NodeJS.ErrnoException, op: PcapWriteOp, path?: string): void {

@@ -105,7 +105,7 @@ export async function salvageGzipTemporary(
           outDir: dirname(outPath),
           tempPathFor: () => outPath,
           compress: true,
-          gzipLevel,
+          gzipLevelForChunk: () => gzipLevel,
           gzipThreads: 2,
           pool,
           budget,

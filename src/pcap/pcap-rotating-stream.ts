@@ -36,6 +36,7 @@
  * null or an open file whose writer has not failed to our knowledge; every finished file is
  * tracked until published.
  */
+import { GzipChunkPolicy } from './pcap-gzip-policy.ts';
 import { join } from 'node:path';
 
 import type { FrameView, TsPrecision } from '../capture/frame.ts';
@@ -90,6 +91,8 @@ export class PcapRotatingStream {
   readonly tsPrecision: TsPrecision;
   readonly #ctx: PcapStreamContext;
   readonly #encoder = new PcapRecordEncoder();
+  /** Lives as long as the stream: what deflate achieves carries over from file to file. */
+  readonly #gzipPolicy: GzipChunkPolicy;
   #file: OpenFile | null = null;
   #batch: RecordBatch | null = null;
   #lastStampSec = -1;
@@ -119,6 +122,7 @@ export class PcapRotatingStream {
     this.linkType = linkType;
     this.snapLen = snapLen;
     this.tsPrecision = tsPrecision;
+    this.#gzipPolicy = new GzipChunkPolicy(ctx.o.gzipLevel, ctx.o.gzipMinSaving, ctx.stats);
   }
 
   /** Hot path: encodes one frame (copied; trimmed to snapLen) into the current file's batch. */
@@ -215,14 +219,15 @@ export class PcapRotatingStream {
       outDir: o.outDir,
       tempPathFor: (attempt) => join(o.outDir, tempBaseName({ ...name, seq: seq + attempt })),
       compress: o.compress,
-      gzipLevel: o.gzipLevel,
+      gzipLevelForChunk: () => this.#gzipPolicy.nextLevel(),
       gzipThreads: o.gzipThreads,
       pool: ctx.pool,
       budget: ctx.budget,
       onDiskBytes: (n) => {
         ctx.stats.fileBytesWritten += n;
       },
-      onDeflated: (inBytes, outBytes) => {
+      onDeflated: (inBytes, outBytes, level) => {
+        this.#gzipPolicy.record(level, inBytes, outBytes);
         this.#gzIn += inBytes;
         this.#gzOut += outBytes;
         if (this.#gzIn > RATIO_WINDOW_BYTES) {

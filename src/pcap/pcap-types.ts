@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 
 import type { TsPrecision } from '../capture/frame.ts';
 import { TapgateError } from '../errors.ts';
+import { DEFAULT_GZIP_MIN_SAVING } from './pcap-gzip-policy.ts';
 
 export interface PcapOutputOptions {
   outDir: string;
@@ -28,6 +29,12 @@ export interface PcapOutputOptions {
   onWriteError?: (err: TapgateError) => void;
   /** zlib level 1..9. Default 1 (see DEFAULT_GZIP_LEVEL). */
   gzipLevel?: number;
+  /**
+   * 0..1: while deflate saves less than this fraction of a stream's bytes, its chunks are stored
+   * uncompressed (with a deflated probe now and then; see pcap-gzip-policy.ts). 0 = always
+   * deflate. Default 0.2.
+   */
+  gzipMinSaving?: number;
   /** Chunks of one file deflated at once on the libuv pool. Default min(3, CPUs). */
   gzipThreads?: number;
   /** Size of the record batches handed to the writers. Default 1 MiB. */
@@ -87,6 +94,7 @@ export function resolvePcapOutputOptions(o: PcapOutputOptions): ResolvedPcapOutp
     onFileClosed: o.onFileClosed ?? null,
     onWriteError: o.onWriteError ?? null,
     gzipLevel: o.gzipLevel ?? DEFAULT_GZIP_LEVEL,
+    gzipMinSaving: o.gzipMinSaving ?? DEFAULT_GZIP_MIN_SAVING,
     gzipThreads: o.gzipThreads ?? Math.max(1, Math.min(3, availableParallelism())),
     batchBytes: o.batchBytes ?? DEFAULT_BATCH_BYTES,
     maxBufferedBytes: o.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
@@ -98,6 +106,9 @@ export function resolvePcapOutputOptions(o: PcapOutputOptions): ResolvedPcapOutp
   checkCount('retainSizeBytes', r.retainSizeBytes, 0);
   checkCount('retainAgeSec', r.retainAgeSec, 0);
   checkCount('gzipLevel', r.gzipLevel, 1, 9);
+  if (!(r.gzipMinSaving >= 0 && r.gzipMinSaving <= 1)) {
+    throw new TapgateError('TG_ERR_CONFIG', 'pcap output: gzipMinSaving must be from 0 to 1');
+  }
   checkCount('gzipThreads', r.gzipThreads, 1, 64);
   checkCount('batchBytes', r.batchBytes, 64 * 1024, 256 * 1024 * 1024);
   checkCount('maxBufferedBytes', r.maxBufferedBytes, r.batchBytes);
@@ -168,6 +179,9 @@ export interface PcapOutputStats {
   /** Finished files found under outDir at open(), and their bytes. */
   existingFiles: number;
   existingBytes: number;
+  /** gzip chunks deflated, and stored uncompressed because deflate did not pay (see gzipMinSaving). */
+  gzipChunksDeflated: number;
+  gzipChunksStored: number;
 }
 
 export function newPcapOutputStats(): PcapOutputStats {
@@ -195,5 +209,7 @@ export function newPcapOutputStats(): PcapOutputStats {
     unrecoverableFiles: 0,
     existingFiles: 0,
     existingBytes: 0,
+    gzipChunksDeflated: 0,
+    gzipChunksStored: 0,
   };
 }

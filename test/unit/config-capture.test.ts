@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { resolveCaptureConfig } from '../../src/config/capture-config.ts';
 import { parseCaptureConfig } from '../../src/config/capture-config-yaml.ts';
-import { parseDuration, parseSize } from '../../src/config/units.ts';
+import { parseDuration, parsePercent, parseSize } from '../../src/config/units.ts';
 import { parseCutoffClassFlag } from '../../src/cli/capture-command.ts';
 import { TapgateError } from '../../src/errors.ts';
 import type { CutoffClass } from '../../src/flow/cutoff.ts';
@@ -21,6 +21,13 @@ test('sizes and durations', () => {
     message: /--cutoff-bytes: "12 parsecs" is not a size/,
   });
   assert.throws(() => parseDuration('-1s', 'x'), TapgateError);
+  assert.equal(parsePercent('20%', 'x'), 0.2);
+  assert.equal(parsePercent('0', 'x'), 0);
+  assert.equal(parsePercent(12.5, 'x'), 0.125);
+  assert.throws(() => parsePercent('120%', '--gzip-min-saving'), {
+    code: 'TG_ERR_CONFIG',
+    message: /--gzip-min-saving: "120%" is not a percentage/,
+  });
 });
 
 const full = `
