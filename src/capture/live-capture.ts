@@ -116,7 +116,7 @@ export async function runLiveCapture(
   const output =
     outDir === null
       ? null
-      : await PcapOutput.open(pcapOutputOptions({ ...config, outDir }, names.join('+'), 'wall'));
+      : await PcapOutput.open(pcapOutputOptions({ ...config, outDir }, names.join('_'), 'wall'));
 
   const sockets: number[][] = []; // [worker][iface] → fd (af-packet)
   let libpcap: LibpcapSource | null = null;

@@ -118,7 +118,9 @@ async function runRings(): Promise<void> {
     const now = Date.now();
     if (stopAt === 0 && Atomics.load(control, CONTROL_STOP) !== 0) stopAt = now;
     if (stopAt !== 0 && idleRound && now - stopAt >= drainMs) break;
-    if (now - lastFlush >= FLUSH_MS || idleRound) {
+    // Not on every empty poll: between packets of a busy link the ring is often empty for a
+    // moment, and a message per moment cost more than the packets (measured: 250 ms of 550).
+    if (now - lastFlush >= FLUSH_MS) {
       channel?.flush();
       lastFlush = now;
     }

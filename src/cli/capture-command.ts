@@ -54,7 +54,7 @@ Output
       --retain-size SIZE    delete oldest finished files beyond SIZE in total
       --retain-age T        delete finished files older than T
       --source-name NAME    name in output files (default: the input's base name or the
-                            interface names joined by +)
+                            interface names joined by _)
 Cutoff (per flow; SYN/FIN/RST packets are always kept)
       --cutoff-bytes SIZE   transport payload bytes written per flow (default 64k; 0 = no limit)
       --cutoff-packets N    packets written per flow (default 1000; 0 = no limit)

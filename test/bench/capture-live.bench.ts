@@ -7,8 +7,10 @@
  *
  * For every consumer: start it on the outside end, wait until it captures, replay the whole file
  * into the inside end (in a namespace made here), wait a second, SIGINT, and read what it says it
- * captured and what the kernel dropped. CPU is user + system of the consumer's whole process
- * (GNU time), divided by the packets it captured. tapgate runs the compiled CLI with gotm's cutoff
+ * captured and what the kernel dropped. CPU per packet is the consumer's user + system time
+ * (all its threads, from /proc) from just before the replay to the end of the settling second,
+ * divided by the packets it captured: start-up (Node, ring allocation) is left out, and reported
+ * with the whole run's CPU (GNU time) beside it. tapgate runs the compiled CLI with gotm's cutoff
  * (8 KiB / 100 packets per direction) and gzip on.
  */
 import { execFileSync, spawn } from 'node:child_process';
@@ -42,7 +44,10 @@ interface Result {
   sentPps: number;
   captured: number;
   drops: number;
+  /** CPU during the replay and the settling second. */
   cpuSec: number;
+  /** CPU of the whole run, start-up and shutdown included. */
+  totalCpuSec: number;
   rssMb: number;
 }
 
@@ -82,10 +87,15 @@ async function runOnce(pair: VethPair, c: Consumer): Promise<Result> {
     });
   });
   await ready;
+  const consumerPid = Number(
+    execFileSync('pgrep', ['-P', String(child.pid)], { encoding: 'utf8' }).trim(),
+  );
+  const cpuBefore = processCpuSec(consumerPid);
   const started = performance.now();
   const { sent } = await replay(pair, synth, { topspeed: true });
   const sendSec = (performance.now() - started) / 1000;
   await new Promise((r) => setTimeout(r, 1000));
+  const cpuSec = processCpuSec(consumerPid) - cpuBefore;
   // GNU time does not forward signals: interrupt the consumer it runs.
   execFileSync('pkill', ['-INT', '-P', String(child.pid)]);
   await exited;
@@ -95,10 +105,21 @@ async function runOnce(pair: VethPair, c: Consumer): Promise<Result> {
     sent,
     sentPps: sent / sendSec,
     ...c.parse(stdout, stderr),
-    cpuSec: Number(time[1]) + Number(time[2]),
+    cpuSec,
+    totalCpuSec: Number(time[1]) + Number(time[2]),
     rssMb: Number(time[3]) / 1024,
   };
 }
+
+/** utime + stime of a process and all its threads, seconds (/proc/PID/stat fields 14 and 15). */
+function processCpuSec(pid: number): number {
+  const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return ticks / CLOCK_TICKS_PER_SEC;
+}
+
+const CLOCK_TICKS_PER_SEC = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
 
 const tapgate = (workers: number, extra: string[] = ['--compress']): Consumer => ({
   name: `tapgate ${workers} worker${workers > 1 ? 's' : ''}, cutoff 8k/100 ${extra.join(' ')}`,
@@ -176,6 +197,7 @@ const header = [
   'drops',
   'CPU s',
   'µs/pkt',
+  'run CPU s',
   'RSS MB',
 ];
 const table = rows.map(([name, r]) => [
@@ -186,6 +208,7 @@ const table = rows.map(([name, r]) => [
   n(r.drops),
   r.cpuSec.toFixed(2),
   ((r.cpuSec * 1e6) / r.captured).toFixed(2),
+  r.totalCpuSec.toFixed(2),
   r.rssMb.toFixed(0),
 ]);
 const widths = header.map((h, i) => Math.max(h.length, ...table.map((row) => row[i]!.length)));

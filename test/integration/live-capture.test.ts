@@ -215,6 +215,48 @@ describe('live capture', { skip: !canUseNetns && 'needs root for network namespa
     }
   }
 
+  test('two interfaces, two workers: both captured into one output, nothing lost', async () => {
+    const second = await createVethPair();
+    try {
+      const out = await tempDir('live');
+      const cli = startCli([
+        'capture',
+        '-i',
+        `${pair.outside},${second.outside}`,
+        '-w',
+        out,
+        '--rotate-interval',
+        '0',
+        '--workers',
+        '2',
+        '--cutoff-packets',
+        '0',
+        '--cutoff-bytes',
+        '0',
+        '--json',
+      ]);
+      await cli.waitForStderr(/capturing on/);
+      await Promise.all([replay(pair, mixedPcap), replay(second, vlanPcap)]);
+      await new Promise((r) => setTimeout(r, 300));
+      cli.kill('SIGINT');
+      const r = await cli.done;
+      assert.equal(r.code, 0, r.stderr);
+      const summary = JSON.parse(r.stdout) as LiveSummaryJson & {
+        interfaceCounters: Record<string, { rxPackets: number }>;
+      };
+      assert.deepEqual(Object.keys(summary.interfaceCounters), [pair.outside, second.outside]);
+      assert.equal(summary.interfaceCounters[second.outside]!.rxPackets, vlanFrames.length);
+      const files = outputFiles(out);
+      // One stream per link type: both interfaces are Ethernet, so one file for both.
+      assert.equal(files.length, 1);
+      assert.match(files[0]!, new RegExp(`/${pair.outside}_${second.outside}-`));
+      assertSameFrames([...mixedFrames, ...vlanFrames], framesOf(files));
+      assert.equal(summary.affinityViolations, 0);
+    } finally {
+      await second.destroy();
+    }
+  });
+
   test('802.1Q and QinQ tags come out as they were on the wire', async () => {
     const { frames } = await capture(pair, ['--cutoff-packets', '0'], () => replay(pair, vlanPcap));
     assertSameFrames(vlanFrames, frames);
