@@ -38,6 +38,9 @@ const PKT_MAC = 24; // u16, from the packet start
 const PKT_VLAN_TCI = 32; // u32 (the tag's 16 bits)
 const PKT_VLAN_TPID = 36; // u16
 const PKT_HDR_LEN = 48;
+/** sockaddr_ll follows the header (TPACKET_ALIGN(48)); sll_pkttype is its byte 10. */
+const PKT_SLL_PKTTYPE = 48 + 10;
+const PACKET_OUTGOING = 4;
 
 const TP_STATUS_VLAN_VALID = 1 << 4;
 const TP_STATUS_VLAN_TPID_VALID = 1 << 6;
@@ -56,6 +59,12 @@ export interface AfPacketRingOptions {
   snapLen: number;
   /** Set as `frame.iface` on every frame. */
   iface: CaptureInterface;
+  /**
+   * Skip packets this host sent (loopback shows each packet twice). The socket option
+   * PACKET_IGNORE_OUTGOING does this in the kernel, but not for sockets in a fanout group (the
+   * group's own hook decides there), so the ring walk checks each packet's sll_pkttype.
+   */
+  skipOutgoing?: boolean;
 }
 
 export interface AfPacketRingStats {
@@ -63,6 +72,8 @@ export interface AfPacketRingStats {
   packets: number;
   /** Frames whose outer VLAN tag was put back (see the module comment). */
   vlanTagsRestored: number;
+  /** Packets this host sent, skipped with `skipOutgoing` (not in `packets`). */
+  outgoingSkipped: number;
 }
 
 export interface RingFrameConsumer {
@@ -71,13 +82,19 @@ export interface RingFrameConsumer {
 }
 
 export class AfPacketRing {
-  readonly stats: AfPacketRingStats = { blocks: 0, packets: 0, vlanTagsRestored: 0 };
+  readonly stats: AfPacketRingStats = {
+    blocks: 0,
+    packets: 0,
+    vlanTagsRestored: 0,
+    outgoingSkipped: 0,
+  };
   readonly #ring: NativePacketRing;
   readonly #bytes: Buffer;
   readonly #u32: Uint32Array;
   readonly #u16: Uint16Array;
   readonly #blockSize: number;
   readonly #snapLen: number;
+  readonly #skipOutgoing: boolean;
   readonly #frame: FrameView = newFrameView();
   /** Frame with its VLAN tag put back; null when the link type has no tags to restore. */
   readonly #tagged: Buffer | null;
@@ -97,6 +114,7 @@ export class AfPacketRing {
     this.#u16 = new Uint16Array(ab);
     this.#blockSize = opts.blockSize;
     this.#snapLen = opts.snapLen;
+    this.#skipOutgoing = opts.skipOutgoing ?? false;
     this.#frame.iface = opts.iface;
     this.#tagged =
       opts.iface.linkType === LINKTYPE_ETHERNET ? Buffer.alloc(opts.snapLen + VLAN_TAG_LEN) : null;
@@ -117,11 +135,16 @@ export class AfPacketRing {
     const numPkts = u32[(block + BLK_NUM_PKTS) >>> 2]!;
     let pkt = block + u32[(block + BLK_OFFSET_TO_FIRST_PKT) >>> 2]!;
     let walked = 0;
+    let skipped = 0;
     try {
-      while (walked < numPkts && pkt + PKT_HDR_LEN <= blockEnd) {
-        this.#fill(pkt, blockEnd);
-        walked++;
-        consumer.onFrame(this.#frame);
+      while (walked + skipped < numPkts && pkt + PKT_HDR_LEN <= blockEnd) {
+        if (this.#skipOutgoing && this.#bytes[pkt + PKT_SLL_PKTTYPE] === PACKET_OUTGOING) {
+          skipped++;
+        } else {
+          this.#fill(pkt, blockEnd);
+          walked++;
+          consumer.onFrame(this.#frame);
+        }
         const next = u32[(pkt + PKT_NEXT_OFFSET) >>> 2]!;
         if (next === 0) break; // the last packet of the block
         pkt += next;
@@ -130,6 +153,7 @@ export class AfPacketRing {
       this.#ring.release(index);
       this.stats.blocks++;
       this.stats.packets += walked;
+      this.stats.outgoingSkipped += skipped;
     }
     return walked;
   }

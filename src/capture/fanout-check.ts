@@ -27,7 +27,7 @@ export interface FanoutCheckResult {
 
 const FLOWS = 64;
 const BLOCK_SIZE = 1 << 16;
-const BLOCKS = 4;
+const BLOCKS = 16;
 const WAIT_MS = 2000;
 
 /**
@@ -64,44 +64,60 @@ export async function checkFanoutSymmetry(members: number): Promise<FanoutCheckR
           blockCount: BLOCKS,
           snapLen: 128,
           iface: { id: 0, linkType: s.linkType, snapLen: 128, tsPrecision: 'ns', name: 'lo' },
+          skipOutgoing: true,
         }),
       );
     }
 
-    // Echo every request; wait until every client has its answer.
-    server.on('message', (msg, from) => {
-      server.send(msg, from.port, from.address);
-    });
-    const answered = Promise.all(
-      Array.from({ length: FLOWS }, async () => {
-        const c = await boundUdpSocket();
-        clients.push(c);
-        const reply = new Promise<void>((resolve) => {
-          c.once('message', () => {
-            resolve();
-          });
-        });
-        c.send(Buffer.from('tapgate fanout check'), serverPort, '127.0.0.1');
-        await reply;
-      }),
-    );
-    await Promise.race([answered, sleep(WAIT_MS)]);
-    await sleep(20); // the last blocks retire after their 1 ms timeout
-
     // member of each direction, by client port: request = client → server.
     const requestOn = new Map<number, number>();
     const responseOn = new Map<number, number>();
-    rings.forEach((ring, member) => {
-      const consumer = {
-        onFrame: (f: FrameView): void => {
-          const ports = udpPorts(f);
-          if (!ports) return;
-          if (ports.dst === serverPort) requestOn.set(ports.src, member);
-          else if (ports.src === serverPort) responseOn.set(ports.dst, member);
-        },
-      };
-      while (ring.pollBlock(0, consumer) >= 0);
-    });
+    const consumers = rings.map((_, member) => ({
+      onFrame: (f: FrameView): void => {
+        const ports = udpPorts(f);
+        if (!ports) return;
+        if (ports.dst === serverPort) requestOn.set(ports.src, member);
+        else if (ports.src === serverPort) responseOn.set(ports.dst, member);
+      },
+    }));
+    // Blocks reach user space when full or retired by their timeout; the rings are small, so
+    // they are read all along, not only at the end.
+    const drain = (): void => {
+      rings.forEach((ring, member) => {
+        while (ring.pollBlock(0, consumers[member]!) >= 0);
+      });
+    };
+    const reader = setInterval(drain, 2);
+    try {
+      // Echo every request; wait until every client has its answer.
+      server.on('message', (msg, from) => {
+        server.send(msg, from.port, from.address);
+      });
+      const answered = Promise.all(
+        Array.from({ length: FLOWS }, async () => {
+          const c = await boundUdpSocket();
+          clients.push(c);
+          const reply = new Promise<void>((resolve) => {
+            c.once('message', () => {
+              resolve();
+            });
+          });
+          c.send(Buffer.from('tapgate fanout check'), serverPort, '127.0.0.1');
+          await reply;
+        }),
+      );
+      await Promise.race([answered, sleep(WAIT_MS)]);
+      const deadline = Date.now() + WAIT_MS;
+      while (
+        (requestOn.size < clients.length || responseOn.size < clients.length) &&
+        Date.now() < deadline
+      ) {
+        await sleep(2);
+        drain();
+      }
+    } finally {
+      clearInterval(reader);
+    }
     let flows = 0;
     let split = 0;
     for (const [port, member] of requestOn) {

@@ -185,6 +185,7 @@ export async function runLiveCapture(
         engine: live.engine,
         ifaces,
         fds: sockets[w] ?? [],
+        skipOutgoing: names.map((n) => live.engine === 'af-packet' && isLoopbackInterface(n)),
         ring: {
           blockSize: live.ringBlockSizeBytes,
           blockCount: live.ringBlocks,

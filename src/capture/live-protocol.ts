@@ -29,6 +29,8 @@ export interface LiveWorkerInit {
   ifaces: CaptureInterface[];
   /** af-packet: one socket per interface, opened (and later closed) by the main thread. */
   fds: number[];
+  /** Per interface: skip packets this host sent (loopback; see AfPacketRing). */
+  skipOutgoing: boolean[];
   ring: { blockSize: number; blockCount: number; blockTimeoutMs: number };
   snapLen: number;
   flowConfig: Pick<CaptureConfig, 'flows' | 'cutoff'>;

@@ -95,6 +95,7 @@ async function runRings(): Promise<void> {
         blockCount: init.ring.blockCount,
         snapLen: init.snapLen,
         iface: init.ifaces[i]!,
+        skipOutgoing: init.skipOutgoing[i] ?? false,
       }),
   );
   send({ type: 'ready' });

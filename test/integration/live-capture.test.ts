@@ -319,31 +319,43 @@ describe('live capture', { skip: !canUseNetns && 'needs root for network namespa
     assert.equal(written, summary.flow.packetsWritten);
   });
 
-  test('on loopback every packet is captured once, not twice (sent and received)', async () => {
-    const receiver = createSocket('udp4');
-    await new Promise<void>((r) => receiver.bind(0, '127.0.0.1', r));
-    const port = receiver.address().port;
-    const cli = startCli(['capture', '-i', 'lo', '--no-pcap', '--json', '-f', `udp port ${port}`]);
-    await cli.waitForStderr(/capturing on/);
-    const sender = createSocket('udp4');
-    let got = 0;
-    receiver.on('message', () => got++);
-    for (let i = 0; i < 50; i++) {
-      await new Promise<void>((r) => {
-        sender.send(Buffer.from([i]), port, '127.0.0.1', () => {
-          r();
+  for (const workers of [1, 2]) {
+    test(`on loopback every packet is captured once, not twice (sent and received), ${workers} worker(s)`, async () => {
+      const receiver = createSocket('udp4');
+      await new Promise<void>((r) => receiver.bind(0, '127.0.0.1', r));
+      const port = receiver.address().port;
+      const cli = startCli([
+        'capture',
+        '-i',
+        'lo',
+        '--no-pcap',
+        '--json',
+        '--workers',
+        String(workers),
+        '-f',
+        `udp port ${port}`,
+      ]);
+      await cli.waitForStderr(/capturing on/);
+      const sender = createSocket('udp4');
+      let got = 0;
+      receiver.on('message', () => got++);
+      for (let i = 0; i < 50; i++) {
+        await new Promise<void>((r) => {
+          sender.send(Buffer.from([i]), port, '127.0.0.1', () => {
+            r();
+          });
         });
-      });
-    }
-    for (let i = 0; i < 100 && got < 50; i++) await new Promise((r) => setTimeout(r, 10));
-    await new Promise((r) => setTimeout(r, 200));
-    cli.kill('SIGINT');
-    const r = await cli.done;
-    sender.close();
-    receiver.close();
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal((JSON.parse(r.stdout) as LiveSummaryJson).flow.packets, 50);
-  });
+      }
+      for (let i = 0; i < 100 && got < 50; i++) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 200));
+      cli.kill('SIGINT');
+      const r = await cli.done;
+      sender.close();
+      receiver.close();
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal((JSON.parse(r.stdout) as LiveSummaryJson).flow.packets, 50);
+    });
+  }
 
   test('user errors: unknown interface, bad filter, bad engine exit 2 with one line', async () => {
     const out = await tempDir('live');

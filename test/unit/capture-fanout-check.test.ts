@@ -10,7 +10,7 @@ test(
     for (const members of [2, 3]) {
       const r = await checkFanoutSymmetry(members);
       // Each flow is one datagram each way on loopback; nearly all must be seen.
-      assert.ok(r.flows >= 48, `only ${r.flows} of 64 flows seen with ${members} members`);
+      assert.ok(r.flows >= 60, `only ${r.flows} of 64 flows seen with ${members} members`);
       assert.equal(r.split, 0);
     }
   },
