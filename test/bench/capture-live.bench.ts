@@ -122,7 +122,7 @@ function processCpuSec(pid: number): number {
 const CLOCK_TICKS_PER_SEC = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }));
 
 const tapgate = (workers: number, extra: string[] = ['--compress']): Consumer => ({
-  name: `tapgate ${workers} worker${workers > 1 ? 's' : ''}, cutoff 8k/100 ${extra.join(' ')}`,
+  name: `tapgate ${workers} worker${workers > 1 ? 's' : ''}, cutoff 8k/100 ${extra.join(' ')}`.trim(),
   cmd: (iface, dir) => [
     process.execPath,
     join(root, 'dist/cli.js'),
@@ -167,8 +167,10 @@ const consumers: Consumer[] = [
   },
   tapgate(1),
   tapgate(2),
-  // Where the CPU goes: the same job without gzip, and without any pcap output.
-  ...(process.env.BENCH_BREAKDOWN ? [tapgate(1, []), tapgate(1, ['--no-pcap'])] : []),
+  // Where the CPU goes: the same job without gzip, without any pcap output; and the libpcap engine.
+  ...(process.env.BENCH_BREAKDOWN
+    ? [tapgate(1, []), tapgate(1, ['--no-pcap']), tapgate(1, ['--compress', '--engine', 'pcap'])]
+    : []),
 ];
 
 const pair = await createVethPair({ mtu: 1500 });
@@ -195,6 +197,7 @@ const header = [
   'sender kpps',
   'captured',
   'drops',
+  'lost',
   'CPU s',
   'µs/pkt',
   'run CPU s',
@@ -206,6 +209,7 @@ const table = rows.map(([name, r]) => [
   (r.sentPps / 1000).toFixed(0),
   n(r.captured),
   n(r.drops),
+  n(r.sent - r.captured),
   r.cpuSec.toFixed(2),
   ((r.cpuSec * 1e6) / r.captured).toFixed(2),
   r.totalCpuSec.toFixed(2),
