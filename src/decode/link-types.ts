@@ -29,3 +29,12 @@ const names: Record<number, string> = {
 export function linkTypeName(linkType: number): string {
   return names[linkType] ?? `linktype${linkType}`;
 }
+
+/** EtherTypes the decoders look at (802.1Q, 802.1ad and its pre-standard 0x9100 for tags). */
+export const EtherType = {
+  Ipv4: 0x0800,
+  Ipv6: 0x86dd,
+  Vlan: 0x8100,
+  QinQ: 0x88a8,
+  QinQOld: 0x9100,
+} as const;

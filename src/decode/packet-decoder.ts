@@ -8,16 +8,8 @@
  * Lengths that drive the cutoff come from the IP header, not from the capture length, so a frame cut
  * by the snaplen still counts the payload it carried on the wire.
  */
-import { LinkType } from './link-types.ts';
+import { EtherType, LinkType } from './link-types.ts';
 import { DecodeIssue } from './decode-errors.ts';
-
-const EtherType = {
-  Ipv4: 0x0800,
-  Ipv6: 0x86dd,
-  Vlan: 0x8100,
-  QinQ: 0x88a8,
-  QinQOld: 0x9100,
-} as const;
 
 /** IP protocol numbers the flow table distinguishes. */
 export const IpProto = { Icmp: 1, Tcp: 6, Udp: 17, Icmpv6: 58 } as const;

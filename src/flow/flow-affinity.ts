@@ -16,15 +16,8 @@
  * Only as much is parsed as the hash needs; frames that are not IP, or are cut before the addresses
  * (or, for IPv6, before the protocol), hash to 0. Nothing is allocated per call.
  */
-import { LinkType } from '../decode/link-types.ts';
-
-const EtherType = {
-  Ipv4: 0x0800,
-  Ipv6: 0x86dd,
-  Vlan: 0x8100,
-  QinQ: 0x88a8,
-  QinQOld: 0x9100,
-} as const;
+import { EtherType, LinkType } from '../decode/link-types.ts';
+import { fmix32 } from './hash-mix.ts';
 
 const MAX_VLAN_TAGS = 4;
 const MAX_IPV6_EXT_HEADERS = 8;
@@ -43,16 +36,6 @@ function mix(h: number, k: number): number {
   h ^= k;
   h = (h << 13) | (h >>> 19);
   return (Math.imul(h, 5) + 0xe6546b64) | 0;
-}
-
-/** murmur3's fmix32 finaliser; the result is an unsigned 32-bit integer. */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 /**

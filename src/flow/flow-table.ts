@@ -19,6 +19,7 @@
  *
  * Capacity grows by doubling up to `maxFlows`, so memory follows the number of live flows.
  */
+import { fmix32 } from './hash-mix.ts';
 import { IpProto, readU32BE, TcpFlag, type PacketDecoder } from '../decode/packet-decoder.ts';
 
 /** Why a flow left the table. */
@@ -227,8 +228,9 @@ export class FlowTable {
       ? ((d.srcPort << 16) | d.dstPort) >>> 0
       : ((d.dstPort << 16) | d.srcPort) >>> 0;
     const meta = d.proto | (d.ipVersion << 8);
-    let h = mix(w0 ^ Math.imul(w4, 0x9e3779b1) ^ ports ^ Math.imul(meta, 0x85ebca6b));
-    if (v6) h = mix(h ^ w1 ^ Math.imul(w2 ^ w5, 0xcc9e2d51) ^ Math.imul(w3 ^ w6, 0x1b873593) ^ w7);
+    let h = fmix32(w0 ^ Math.imul(w4, 0x9e3779b1) ^ ports ^ Math.imul(meta, 0x85ebca6b));
+    if (v6)
+      h = fmix32(h ^ w1 ^ Math.imul(w2 ^ w5, 0xcc9e2d51) ^ Math.imul(w3 ^ w6, 0x1b873593) ^ w7);
 
     // Probe.
     const addr = this.#addr;
@@ -513,16 +515,6 @@ function nextPow2(n: number): number {
   let p = 1;
   while (p < n) p *= 2;
   return p;
-}
-
-/** murmur3 finaliser: spreads key bits over the index. */
-function mix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
 }
 
 function formatAddr(addr: Uint32Array, k: number, ipVersion: number): string {
