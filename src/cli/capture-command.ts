@@ -68,7 +68,7 @@ Flows
       --other-timeout T
 Reporting
       --json                print the summary as JSON on stdout
-      --no-progress         no progress bar (it is drawn on stderr only when stderr is a TTY)
+      --no-progress         no progress bar / live status line (drawn on stderr only on a TTY)
   -q, --quiet               no summary
   -h, --help
 
@@ -222,9 +222,17 @@ function mapDefined<T, U>(v: T | undefined, f: (v: T) => U): U | undefined {
 /** Live capture until SIGINT/SIGTERM (or --duration): then drain, close files, exit 0. */
 async function liveCapture(
   config: CaptureConfig,
-  values: { json?: boolean | undefined; quiet?: boolean | undefined },
+  values: {
+    json?: boolean | undefined;
+    quiet?: boolean | undefined;
+    'no-progress'?: boolean | undefined;
+  },
 ): Promise<number> {
   const { runLiveCapture } = await import('../capture/live-capture.ts');
+  const status =
+    !values['no-progress'] && !values.quiet && !values.json && process.stderr.isTTY
+      ? (await import('./live-status.ts')).startLiveStatus()
+      : null;
   const abort = new AbortController();
   const stop = (): void => {
     abort.abort();
@@ -235,6 +243,7 @@ async function liveCapture(
   try {
     summary = await runLiveCapture(config, {
       signal: abort.signal,
+      ...(status ? { onProgress: status.update } : {}),
       onStarted: (fanout) => {
         if (fanout && fanout.split > 0) {
           process.stderr.write(
@@ -250,6 +259,7 @@ async function liveCapture(
       },
     });
   } finally {
+    status?.stop();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }

@@ -5,7 +5,7 @@
  * for byte, and read by the real tcpdump.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -356,6 +356,22 @@ describe('live capture', { skip: !canUseNetns && 'needs root for network namespa
       assert.equal((JSON.parse(r.stdout) as LiveSummaryJson).flow.packets, 50);
     });
   }
+
+  test('on a terminal a status line shows packets, rate and kernel drops', () => {
+    // `script` gives the CLI a pseudo-terminal.
+    const cli = `${process.execPath} --import tsx src/cli.ts capture -i ${pair.outside} --no-pcap --duration 2500ms`;
+    const r = spawnSync('script', ['-qec', cli, '/dev/null'], {
+      cwd: join(import.meta.dirname, '../..'),
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /00:00:0\d \| [\d,]+ packets \([\d.]+ kpps\) \| [\d,]+ written \| [\d,]+ flows \| kernel drops 0/,
+    );
+    assert.match(r.stdout, /stopped by duration/);
+  });
 
   test('user errors: unknown interface, bad filter, bad engine exit 2 with one line', async () => {
     const out = await tempDir('live');
