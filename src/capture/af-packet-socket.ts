@@ -22,6 +22,7 @@ import {
   nativeAddonError,
   type NativeAddon,
   type PacketSocketCounters,
+  type PacketSocketOptions,
 } from './native-addon.ts';
 
 export const LINKTYPE_ETHERNET = 1;
@@ -114,63 +115,42 @@ export function compileCaptureFilter(
   }
 }
 
-export interface AfPacketOpenOptions {
-  iface: string;
-  /** Ring block size in bytes: a power of two, a multiple of the page size. */
-  blockSize: number;
-  blockCount: number;
-  blockTimeoutMs: number;
-  promisc: boolean;
-  /** PACKET_FANOUT group shared by the sockets of one capture (hash mode); -1 for none. */
-  fanoutGroup: number;
-  /** From `compileCaptureFilter` (or an earlier socket's `filter`), or null for everything. */
-  filter: Buffer | null;
-  /**
-   * Instead of `filter` (which must then be null): a tcpdump expression, compiled here for this
-   * interface (its link type, live VLAN handling); '' means everything. The program comes back in
-   * the result's `filter`, for the other sockets on the same interface.
-   */
-  filterExpression?: string;
-  /** Snapshot length the compiled filter truncates to (default 262144); with filterExpression. */
-  snapLen?: number;
-  /** Skip packets this host sends (for `lo`, which shows each packet twice otherwise). */
+/** The addon's socket options; `ignoreOutgoing` defaults to false. */
+export type AfPacketOpenOptions = Omit<PacketSocketOptions, 'ignoreOutgoing'> & {
   ignoreOutgoing?: boolean;
-}
+};
 
 export interface AfPacketSocket {
   fd: number;
   ifindex: number;
   /** LINKTYPE of the frames in the ring (see `linkTypeForArphrd`). */
   linkType: number;
-  /** The program attached to the socket, or null. */
-  filter: Buffer | null;
 }
 
-const MAX_SNAPLEN = 262144;
+/**
+ * Compiles a tcpdump filter for live sockets on `iface` (its link type, live VLAN handling); the
+ * one program serves every socket of the interface. '' means everything: null.
+ */
+export function compileInterfaceFilter(
+  expr: string,
+  iface: string,
+  snapLen: number,
+): Buffer | null {
+  return compileCaptureFilter(expr, interfaceLinkType(iface), snapLen, iface);
+}
 
 /** Opens one capture socket with its ring; map the ring with AfPacketRing (in any thread). */
 export function openAfPacketSocket(opts: AfPacketOpenOptions): AfPacketSocket {
   const addon = afPacketAddon();
-  const { filterExpression, snapLen, ...rest } = opts;
-  let filter = opts.filter;
-  if (filterExpression !== undefined) {
-    if (filter !== null) throw new TypeError('give filter or filterExpression, not both');
-    const linkType = interfaceLinkType(opts.iface);
-    filter = compileCaptureFilter(filterExpression, linkType, snapLen ?? MAX_SNAPLEN, opts.iface);
-  }
   let info;
   try {
-    info = addon.openPacketSocket({
-      ...rest,
-      filter,
-      ignoreOutgoing: opts.ignoreOutgoing ?? false,
-    });
+    info = addon.openPacketSocket({ ...opts, ignoreOutgoing: opts.ignoreOutgoing ?? false });
   } catch (e) {
     throw captureError(e, opts.iface);
   }
   try {
     const linkType = linkTypeForArphrd(info.arphrd, opts.iface);
-    return { fd: info.fd, ifindex: info.ifindex, linkType, filter };
+    return { fd: info.fd, ifindex: info.ifindex, linkType };
   } catch (e) {
     addon.closeFd(info.fd);
     throw e;

@@ -15,7 +15,12 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { AfPacketRing } from './af-packet-ring.ts';
-import { closePacketSocket, openAfPacketSocket, type AfPacketSocket } from './af-packet-socket.ts';
+import {
+  closePacketSocket,
+  compileInterfaceFilter,
+  openAfPacketSocket,
+  type AfPacketSocket,
+} from './af-packet-socket.ts';
 import type { FrameView } from './frame.ts';
 
 export interface FanoutCheckResult {
@@ -42,6 +47,7 @@ export async function checkFanoutSymmetry(members: number): Promise<FanoutCheckR
   const clients: Socket[] = [];
   try {
     const group = (process.pid * 8 + 7) & 0xffff; // not one of the capture's groups
+    const filter = compileInterfaceFilter(`udp and port ${String(serverPort)}`, 'lo', 128);
     for (let m = 0; m < members; m++) {
       const s = openAfPacketSocket({
         iface: 'lo',
@@ -50,10 +56,7 @@ export async function checkFanoutSymmetry(members: number): Promise<FanoutCheckR
         blockTimeoutMs: 1,
         promisc: false,
         fanoutGroup: group,
-        filter: m === 0 ? null : sockets[0]!.filter,
-        ...(m === 0
-          ? { filterExpression: `udp and port ${String(serverPort)}`, snapLen: 128 }
-          : {}),
+        filter,
         ignoreOutgoing: true,
       });
       sockets.push(s);

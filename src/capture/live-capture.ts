@@ -24,6 +24,7 @@ import { FlowAffinityCheck } from '../flow/flow-affinity-check.ts';
 import { PcapOutput, type PcapOutputStats } from '../pcap/pcap-output.ts';
 import {
   closePacketSocket,
+  compileInterfaceFilter,
   isLoopbackInterface,
   openAfPacketSocket,
   readInterfaceCounters,
@@ -121,6 +122,8 @@ export async function runLiveCapture(
   const sockets: number[][] = []; // [worker][iface] → fd (af-packet)
   let libpcap: LibpcapSource | null = null;
   let ifaces: CaptureInterface[] = [];
+  // Loopback shows every packet twice (sent and received): the sent copy is skipped.
+  const loopback = names.map((n) => live.engine === 'af-packet' && isLoopbackInterface(n));
   const countersAtStart = new Map<string, InterfaceCounters>();
   const kernel: KernelRingStats = { packets: 0, drops: 0, freezes: 0 };
   const handles: WorkerHandle[] = [];
@@ -149,7 +152,7 @@ export async function runLiveCapture(
   try {
     for (const n of names) countersAtStart.set(n, readInterfaceCounters(n));
     if (live.engine === 'af-packet') {
-      ifaces = openRings(config, sockets);
+      ifaces = openRings(config, loopback, sockets);
       if (live.workers > 1) fanoutCheck = await checkFanoutSymmetry(live.workers);
     } else {
       const { LibpcapSource } = await import('./libpcap-source.ts');
@@ -185,7 +188,7 @@ export async function runLiveCapture(
         engine: live.engine,
         ifaces,
         fds: sockets[w] ?? [],
-        skipOutgoing: names.map((n) => live.engine === 'af-packet' && isLoopbackInterface(n)),
+        skipOutgoing: loopback,
         ring: {
           blockSize: live.ringBlockSizeBytes,
           blockCount: live.ringBlocks,
@@ -356,15 +359,21 @@ export async function runLiveCapture(
  * member by its position in the group, so worker w is member w of every interface's group and a
  * flow seen on two interfaces still lands on one worker.
  */
-function openRings(config: CaptureConfig, sockets: number[][]): CaptureInterface[] {
+function openRings(
+  config: CaptureConfig,
+  loopback: readonly boolean[],
+  sockets: number[][],
+): CaptureInterface[] {
   const live = config.live;
   const ifaces: CaptureInterface[] = [];
-  const filters: (Buffer | null)[] = [];
+  // One program per interface, compiled before any socket opens (a bad filter opens nothing).
+  const filters = config.interfaces.map((name) =>
+    compileInterfaceFilter(live.filter, name, live.snapLen),
+  );
   for (let w = 0; w < live.workers; w++) {
     const fds: number[] = [];
     sockets.push(fds);
     config.interfaces.forEach((name, i) => {
-      const loopback = isLoopbackInterface(name);
       const s = openAfPacketSocket({
         iface: name,
         blockSize: live.ringBlockSizeBytes,
@@ -372,12 +381,10 @@ function openRings(config: CaptureConfig, sockets: number[][]): CaptureInterface
         blockTimeoutMs: live.ringBlockTimeoutMs,
         promisc: live.promisc,
         fanoutGroup: live.workers > 1 ? fanoutGroupId(i) : -1,
-        filter: w === 0 ? null : filters[i]!,
-        ignoreOutgoing: loopback,
-        ...(w === 0 ? { filterExpression: live.filter, snapLen: live.snapLen } : {}),
+        filter: filters[i]!,
+        ignoreOutgoing: loopback[i]!,
       });
       if (w === 0) {
-        filters.push(s.filter);
         ifaces.push({
           id: i,
           linkType: s.linkType,

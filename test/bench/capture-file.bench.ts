@@ -9,26 +9,16 @@
  * wall time is reported with its user+system CPU and peak RSS (GNU time). tapgate runs the compiled
  * CLI (`npm run build` first) with gotm's cutoff: 8 KiB / 100 packets per direction.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { prepareBenchInput, root, synth, work } from './bench-input.ts';
 
-const root = join(import.meta.dirname, '../..');
-const work = join(root, 'test/bench/.work');
-const synth = join(work, 'synth.pcap');
 const runs = Number(process.env.BENCH_RUNS ?? 3);
 /** gotm's figure for the same cutoff job on this machine kind (issue "Capture core"). */
 const GOTM_MPPS = 0.84;
 
-mkdirSync(work, { recursive: true });
-if (!existsSync(synth)) {
-  console.log('generating synth.pcap (default generator settings) …');
-  execFileSync('python3', [join(root, '../shared/bench/gen_pcap.py'), '--out', synth], {
-    stdio: 'inherit',
-  });
-}
-if (!existsSync(join(root, 'dist/cli.js'))) execFileSync('npm', ['run', 'build'], { cwd: root });
-const { packets } = JSON.parse(readFileSync(`${synth}.json`, 'utf8')) as { packets: number };
+const { packets } = prepareBenchInput();
 
 interface Measure {
   wallSec: number;
@@ -53,7 +43,6 @@ const out = join(work, 'out');
 const clean = (): void => {
   rmSync(out, { recursive: true, force: true });
 };
-execFileSync('cat', [synth], { stdio: ['ignore', 'ignore', 'inherit'] }); // warm the page cache
 
 const tapgate = (extra: string[]): string[] => [
   process.execPath,

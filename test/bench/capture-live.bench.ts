@@ -14,30 +14,19 @@
  * (8 KiB / 100 packets per direction) and gzip on.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { createVethPair, replay, type VethPair } from '../helpers/netns.ts';
+import { prepareBenchInput, root, synth, work } from './bench-input.ts';
 
-const root = join(import.meta.dirname, '../..');
-const work = join(root, 'test/bench/.work');
-const synth = join(work, 'synth.pcap');
 const runs = Number(process.env.BENCH_RUNS ?? 1);
 
 if (process.getuid?.() !== 0) {
   console.error('bench:live needs root (network namespaces, raw sockets)');
   process.exit(2);
 }
-mkdirSync(work, { recursive: true });
-if (!existsSync(synth)) {
-  console.log('generating synth.pcap (default generator settings) …');
-  execFileSync('python3', [join(root, '../shared/bench/gen_pcap.py'), '--out', synth], {
-    stdio: 'inherit',
-  });
-}
-if (!existsSync(join(root, 'dist/cli.js'))) execFileSync('npm', ['run', 'build'], { cwd: root });
-const { packets } = JSON.parse(readFileSync(`${synth}.json`, 'utf8')) as { packets: number };
-execFileSync('cat', [synth], { stdio: ['ignore', 'ignore', 'inherit'] }); // warm the page cache
+const { packets } = prepareBenchInput();
 
 interface Result {
   sent: number;

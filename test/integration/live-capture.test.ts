@@ -27,6 +27,7 @@ import { tempDirsRemovedAfterTests } from '../helpers/pcap-test-helpers.ts';
 const tempDir = tempDirsRemovedAfterTests();
 
 interface LiveSummaryJson {
+  interfaceCounters: Record<string, { rxPackets: number }>;
   flow: { packets: number; packetsWritten: number; flowsCreated: number };
   perWorker: { flow: { packets: number } }[];
   kernel: { packets: number; drops: number } | null;
@@ -92,8 +93,9 @@ function assertSameFrames(sent: Buffer[], got: Buffer[]): void {
   }
 }
 
+/** Runs `tapgate capture -i IFACES` around `send()`, then SIGINT; returns what it wrote. */
 async function capture(
-  pair: VethPair,
+  ifaces: string,
   args: string[],
   send: () => Promise<unknown>,
 ): Promise<{ summary: LiveSummaryJson; frames: Buffer[]; files: string[]; stderr: string }> {
@@ -101,7 +103,7 @@ async function capture(
   const cli = startCli([
     'capture',
     '-i',
-    pair.outside,
+    ifaces,
     '-w',
     out,
     '--rotate-interval',
@@ -176,7 +178,7 @@ describe('live capture', { skip: !canUseNetns && 'needs root for network namespa
       test(`${engine}, ${workers} worker(s): every frame captured and written once, in flow order`, async () => {
         const pps = engine === 'pcap' ? { pps: 4000 } : { topspeed: true };
         const { summary, frames, files } = await capture(
-          pair,
+          pair.outside,
           [
             '--engine',
             engine,
@@ -218,39 +220,17 @@ describe('live capture', { skip: !canUseNetns && 'needs root for network namespa
   test('two interfaces, two workers: both captured into one output, nothing lost', async () => {
     const second = await createVethPair();
     try {
-      const out = await tempDir('live');
-      const cli = startCli([
-        'capture',
-        '-i',
+      const { summary, frames, files } = await capture(
         `${pair.outside},${second.outside}`,
-        '-w',
-        out,
-        '--rotate-interval',
-        '0',
-        '--workers',
-        '2',
-        '--cutoff-packets',
-        '0',
-        '--cutoff-bytes',
-        '0',
-        '--json',
-      ]);
-      await cli.waitForStderr(/capturing on/);
-      await Promise.all([replay(pair, mixedPcap), replay(second, vlanPcap)]);
-      await new Promise((r) => setTimeout(r, 300));
-      cli.kill('SIGINT');
-      const r = await cli.done;
-      assert.equal(r.code, 0, r.stderr);
-      const summary = JSON.parse(r.stdout) as LiveSummaryJson & {
-        interfaceCounters: Record<string, { rxPackets: number }>;
-      };
+        ['--workers', '2', '--cutoff-packets', '0', '--cutoff-bytes', '0'],
+        () => Promise.all([replay(pair, mixedPcap), replay(second, vlanPcap)]),
+      );
       assert.deepEqual(Object.keys(summary.interfaceCounters), [pair.outside, second.outside]);
       assert.equal(summary.interfaceCounters[second.outside]!.rxPackets, vlanFrames.length);
-      const files = outputFiles(out);
       // One stream per link type: both interfaces are Ethernet, so one file for both.
       assert.equal(files.length, 1);
       assert.match(files[0]!, new RegExp(`/${pair.outside}_${second.outside}-`));
-      assertSameFrames([...mixedFrames, ...vlanFrames], framesOf(files));
+      assertSameFrames([...mixedFrames, ...vlanFrames], frames);
       assert.equal(summary.affinityViolations, 0);
     } finally {
       await second.destroy();
@@ -258,14 +238,16 @@ describe('live capture', { skip: !canUseNetns && 'needs root for network namespa
   });
 
   test('802.1Q and QinQ tags come out as they were on the wire', async () => {
-    const { frames } = await capture(pair, ['--cutoff-packets', '0'], () => replay(pair, vlanPcap));
+    const { frames } = await capture(pair.outside, ['--cutoff-packets', '0'], () =>
+      replay(pair, vlanPcap),
+    );
     assertSameFrames(vlanFrames, frames);
   });
 
   test('the interface is promiscuous while capturing, and not after', async () => {
     const before = await promiscuity(pair.outside);
     let during = -1;
-    await capture(pair, [], async () => {
+    await capture(pair.outside, [], async () => {
       during = await promiscuity(pair.outside);
     });
     assert.equal(during, before + 1);
@@ -281,7 +263,7 @@ describe('live capture', { skip: !canUseNetns && 'needs root for network namespa
       const wanted = readPcap(want).records.map((r) => r.data);
       assert.ok(wanted.length > 0 && wanted.length < mixedFrames.length);
       const { frames } = await capture(
-        pair,
+        pair.outside,
         ['--engine', engine, '-f', expr, '--cutoff-bytes', '0', '--cutoff-packets', '0'],
         () => replay(pair, mixedPcap, engine === 'pcap' ? { pps: 4000 } : {}),
       );

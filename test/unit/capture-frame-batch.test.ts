@@ -11,6 +11,7 @@ import {
   frameBatchCount,
   walkFrameBatch,
 } from '../../src/capture/frame-batch.ts';
+import { rng } from '../helpers/random.ts';
 
 const ifaces: CaptureInterface[] = [0, 1, 2].map((id) => ({
   id,
@@ -26,16 +27,6 @@ interface Sent {
   tsNsec: number;
   bytes: Buffer;
   origLen: number;
-}
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function collect(batch: ArrayBuffer): Sent[] {

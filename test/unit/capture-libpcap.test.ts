@@ -29,6 +29,7 @@ import {
 } from '../helpers/frames.ts';
 import { canUseNetns, createVethPair, replay, type VethPair } from '../helpers/netns.ts';
 import { readPcapFile, run, tempDirsRemovedAfterTests } from '../helpers/pcap-test-helpers.ts';
+import { rng } from '../helpers/random.ts';
 
 const haveCap = ((): boolean => {
   try {
@@ -54,16 +55,6 @@ interface SentFrame {
   flow: string;
   /** 'a' or 'b': which end sent it. */
   dir: string;
-}
-
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Payload that makes frame `i` unique. */

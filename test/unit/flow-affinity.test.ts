@@ -11,16 +11,8 @@ import {
   tcpHeader,
   udpHeader,
 } from '../helpers/frames.ts';
+import { rng } from '../helpers/random.ts';
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-function rng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const rand = rng(7);
 const byte = (): number => Math.floor(rand() * 256);
 const port = (): number => 1 + Math.floor(rand() * 65535);
