@@ -56,6 +56,9 @@ export class PacketDecoder {
   srcPort = 0;
   dstPort = 0;
   tcpFlags = 0;
+  /** TCP sequence and acknowledgement numbers (0 when not TCP or not captured). */
+  tcpSeq = 0;
+  tcpAck = 0;
   /** Transport payload bytes on the wire (from IP lengths, not the capture length). */
   payloadLen = 0;
   /** Absolute offset of the transport payload in the buffer (may be past the captured bytes). */
@@ -259,6 +262,8 @@ export class PacketDecoder {
       if (pos + 14 > end) return DecodeIssue.TcpTruncated;
       const hdrLen = (data[pos + 12]! >> 4) * 4;
       this.tcpFlags = data[pos + 13]!;
+      this.tcpSeq = readU32BE(data, pos + 4);
+      this.tcpAck = readU32BE(data, pos + 8);
       if (hdrLen < 20 || hdrLen > l4Len) return DecodeIssue.TcpMalformed;
       this.payloadOffset = pos + hdrLen;
       this.payloadLen = l4Len - hdrLen;
