@@ -59,3 +59,25 @@ export {
 export { parseCidr, type Cidr } from './flow/cidr.ts';
 export { FlowStage, type FlowStageStats, type FrameSink } from './flow/flow-stage.ts';
 export { PcapOutput, type PcapOutputOptions, type PcapOutputStats } from './pcap/pcap-output.ts';
+export { type PacketObserver } from './flow/flow-stage.ts';
+export { SniffStage, type RecordSink, type SniffStats } from './sniff/sniff-stage.ts';
+export {
+  Side,
+  defaultSniffConfig,
+  type DatagramSniffer,
+  type SniffConfig,
+  type SniffContext,
+  type StreamSniffer,
+  type Timestamp,
+} from './sniff/sniffer.ts';
+export { TcpReassembler } from './reassembly/tcp-reassembler.ts';
+export { ReassemblyMemory } from './reassembly/reassembly-memory.ts';
+export { Http1Sniffer } from './sniff/http1/http1-sniffer.ts';
+export { createHttp2Sniffer } from './sniff/http2/http2-sniffer.ts';
+export { TlsSniffer } from './sniff/tls/tls-sniffer.ts';
+export { QuicInitialSniffer } from './sniff/quic/quic-initial-sniffer.ts';
+export { DnsDatagramSniffer, DnsStreamSniffer } from './sniff/dns/dns-sniffer.ts';
+export { ProtocolDetector, snifferFactories } from './sniff/protocol-detector.ts';
+export { serializeRecord } from './record/gost-json.ts';
+export { JsonlSink } from './record/jsonl-sink.ts';
+export type { GostRecord, RecordUnit } from './record/record-types.ts';

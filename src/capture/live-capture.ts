@@ -22,6 +22,8 @@ import { TapgateError } from '../errors.ts';
 import type { FlowStageStats } from '../flow/flow-stage.ts';
 import { FlowAffinityCheck } from '../flow/flow-affinity-check.ts';
 import { PcapOutput, type PcapOutputStats } from '../pcap/pcap-output.ts';
+import { JsonlSink, type JsonlSinkStats } from '../record/jsonl-sink.ts';
+import type { SniffStats } from '../sniff/sniff-stage.ts';
 import {
   closePacketSocket,
   compileInterfaceFilter,
@@ -42,7 +44,7 @@ import {
   type WorkerCounters,
   type WorkerMessage,
 } from './live-protocol.ts';
-import { pcapOutputOptions } from './pipeline-parts.ts';
+import { pcapFilesOf, pcapOutputOptions } from './pipeline-parts.ts';
 import { siblingModule, startWorker } from './worker-launch.ts';
 
 export interface KernelRingStats {
@@ -73,6 +75,9 @@ export interface LiveCaptureSummary extends LiveCaptureProgress {
   /** af-packet with several workers: the start-up check of the kernel's fanout hash. */
   fanoutCheck: FanoutCheckResult | null;
   output: PcapOutputStats | null;
+  /** Reassembly and sniffers, summed over the workers; null without --records. */
+  sniff: SniffStats | null;
+  records: JsonlSinkStats | null;
   /** 'signal': stopped through the abort signal; 'duration': the configured duration elapsed. */
   stoppedBy: 'signal' | 'duration';
   cpuSec: number;
@@ -118,6 +123,14 @@ export async function runLiveCapture(
     outDir === null
       ? null
       : await PcapOutput.open(pcapOutputOptions({ ...config, outDir }, names.join('_'), 'wall'));
+  const sourceName = config.sourceName ?? names.join('_');
+  const records =
+    config.recordsPath === null
+      ? null
+      : await JsonlSink.open(config.recordsPath, pcapFilesOf(output)).catch(async (e: unknown) => {
+          await output?.close();
+          throw e;
+        });
 
   const sockets: number[][] = []; // [worker][iface] → fd (af-packet)
   let libpcap: LibpcapSource | null = null;
@@ -197,6 +210,7 @@ export async function runLiveCapture(
         snapLen: live.snapLen,
         flowConfig: { flows: config.flows, cutoff: config.cutoff },
         sendFrames: output !== null,
+        sniff: records ? { config: { sniff: config.sniff }, service: sourceName } : null,
         batchBytes,
         batchBuffers: BATCH_BUFFERS,
         control: control.buffer,
@@ -230,6 +244,9 @@ export async function runLiveCapture(
               break;
             case 'input-done':
               h.inputInFlight--;
+              break;
+            case 'records':
+              for (const r of m.records) records?.write(r);
               break;
             case 'stats':
               h.counters = m.counters;
@@ -319,6 +336,7 @@ export async function runLiveCapture(
     await Promise.all(handles.map((h) => h.worker.terminate()));
     closeSockets();
     await output?.close();
+    await records?.close();
   }
 
   const interfaceCounters: Record<string, InterfaceCounters> = {};
@@ -348,6 +366,8 @@ export async function runLiveCapture(
     affinityViolations: perWorker.reduce((a, c) => a + c.affinityViolations, 0),
     fanoutCheck,
     output: output?.stats ?? null,
+    sniff: records ? mergeSniffStats(perWorker.map((c) => c.sniff)) : null,
+    records: records?.stats ?? null,
     stoppedBy,
     elapsedSec: elapsed(),
     cpuSec: (cpu.user + cpu.system) / 1e6,
@@ -452,6 +472,34 @@ export function mergeFlowStats(list: readonly (FlowStageStats | null)[]): FlowSt
     }
     for (const [k, v] of Object.entries(s.decodeIssues)) {
       total.decodeIssues[k] = (total.decodeIssues[k] ?? 0) + v;
+    }
+  }
+  return total;
+}
+
+/** Sums the workers' sniffing counters. */
+export function mergeSniffStats(list: readonly (SniffStats | null)[]): SniffStats {
+  const total: SniffStats = {
+    sessionsCreated: 0,
+    sessionsActive: 0,
+    records: {},
+    parseErrors: {},
+    fragmentsSkipped: 0,
+    udpDatagramsReassembled: 0,
+    udpFragmentsDropped: 0,
+    reassemblyMemoryUsed: 0,
+    reassemblyEvictions: 0,
+    reassemblyEvictedBytes: 0,
+  };
+  for (const s of list) {
+    if (!s) continue;
+    for (const k of Object.keys(total) as (keyof SniffStats)[]) {
+      const v = s[k];
+      if (typeof v === 'number') (total[k] as number) += v;
+    }
+    for (const [k, v] of Object.entries(s.records)) total.records[k] = (total.records[k] ?? 0) + v;
+    for (const [k, v] of Object.entries(s.parseErrors)) {
+      total.parseErrors[k] = (total.parseErrors[k] ?? 0) + v;
     }
   }
   return total;

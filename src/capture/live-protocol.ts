@@ -18,6 +18,8 @@
  */
 import type { CaptureEngine, CaptureConfig } from '../config/capture-config.ts';
 import type { FlowStageStats } from '../flow/flow-stage.ts';
+import type { GostRecord } from '../record/record-types.ts';
+import type { SniffStats } from '../sniff/sniff-stage.ts';
 import type { CaptureInterface } from './frame.ts';
 
 /** Index of the stop flag in the shared control array (Int32Array over `control`). */
@@ -36,6 +38,8 @@ export interface LiveWorkerInit {
   flowConfig: Pick<CaptureConfig, 'flows' | 'cutoff'>;
   /** false with --no-pcap: admitted frames are counted, not sent. */
   sendFrames: boolean;
+  /** With --records: reassembly and sniffers run in the worker; records go to the main thread. */
+  sniff: { config: Pick<CaptureConfig, 'sniff'>; service: string } | null;
   /** Size and count of the frame buffers the worker fills for the main thread. */
   batchBytes: number;
   batchBuffers: number;
@@ -51,12 +55,15 @@ export interface WorkerCounters {
   affinityViolations: number;
   /** Frames the flow stage admitted but no frame buffer could hold (must stay 0). */
   framesUnsent: number;
+  sniff: SniffStats | null;
 }
 
 export type WorkerMessage =
   | { type: 'ready' }
   | { type: 'frames'; batch: ArrayBuffer }
   | { type: 'input-done'; batch: ArrayBuffer }
+  /** Structured-cloned: byte fields arrive as Uint8Array. */
+  | { type: 'records'; records: GostRecord[] }
   | { type: 'stats'; counters: WorkerCounters }
   | { type: 'done'; counters: WorkerCounters }
   | { type: 'error'; code: string | null; message: string };

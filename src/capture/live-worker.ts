@@ -22,7 +22,8 @@ import {
   type WorkerCounters,
   type WorkerMessage,
 } from './live-protocol.ts';
-import { createFlowStage } from './pipeline-parts.ts';
+import type { GostRecord } from '../record/record-types.ts';
+import { createFlowStage, createSniffStage } from './pipeline-parts.ts';
 
 /** Longest wait in poll before the loop looks at the stop flag again. */
 const POLL_MS = 50;
@@ -44,10 +45,27 @@ const channel = init.sendFrames
       send({ type: 'frames', batch }, [batch]);
     })
   : null;
+/** Records wait here until the next flush (or until a batch is full). */
+let records: GostRecord[] = [];
+const RECORD_BATCH = 256;
+function flushRecords(): void {
+  if (records.length === 0) return;
+  send({ type: 'records', records });
+  records = [];
+}
+const sniff = init.sniff
+  ? createSniffStage(init.sniff.config, init.sniff.service, {
+      write: (r) => {
+        records.push(r);
+        if (records.length >= RECORD_BATCH) flushRecords();
+      },
+    })
+  : null;
 const stage = createFlowStage(init.flowConfig, channel, {
   onFlowCreated: (h) => {
     affinity.flowCreated(h);
   },
+  ...(sniff ? { observer: sniff } : {}),
 });
 const control = new Int32Array(init.control);
 const ringCounters = { blocks: 0, packets: 0, vlanTagsRestored: 0 };
@@ -59,6 +77,7 @@ function counters(): WorkerCounters {
     ring: ringCounters,
     affinityViolations: affinity.violations,
     framesUnsent: channel?.framesUnsent ?? 0,
+    sniff: sniff?.stats ?? null,
   };
 }
 
@@ -81,6 +100,7 @@ function sumRingStats(): void {
 function finish(): void {
   stage.finish();
   channel?.flush();
+  flushRecords();
   sumRingStats();
   send({ type: 'done', counters: counters() });
   for (const r of rings) r.close();
@@ -123,6 +143,7 @@ async function runRings(): Promise<void> {
     // moment, and a message per moment cost more than the packets (measured: 250 ms of 550).
     if (now - lastFlush >= FLUSH_MS) {
       channel?.flush();
+      flushRecords();
       lastFlush = now;
     }
     if (now - lastStats >= STATS_MS) {
@@ -143,7 +164,10 @@ function runBatches(): void {
   const frame = newFrameView();
   let queue = Promise.resolve();
   const statsTimer = setInterval(everySecond, STATS_MS);
-  const flushTimer = setInterval(() => channel?.flush(), FLUSH_MS);
+  const flushTimer = setInterval(() => {
+    channel?.flush();
+    flushRecords();
+  }, FLUSH_MS);
   port.on('message', (m: MainMessage) => {
     if (m.type !== 'input' && m.type !== 'stop') return;
     queue = queue.then(async () => {

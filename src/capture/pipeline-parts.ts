@@ -5,14 +5,16 @@
 import type { CaptureConfig } from '../config/capture-config.ts';
 import { CutoffPolicy } from '../flow/cutoff.ts';
 import { FlowStage, type FlowStageOptions, type FrameSink } from '../flow/flow-stage.ts';
-import type { PcapOutputOptions } from '../pcap/pcap-output.ts';
+import type { PcapOutput, PcapOutputOptions } from '../pcap/pcap-output.ts';
+import type { JsonlSinkOptions } from '../record/jsonl-sink.ts';
+import { SniffStage, type RecordSink } from '../sniff/sniff-stage.ts';
 
 type FlowSettings = Pick<CaptureConfig, 'flows' | 'cutoff'>;
 
 export function createFlowStage(
   config: FlowSettings,
   sink: FrameSink | null,
-  hooks: Pick<FlowStageOptions, 'onFlowCreated'> = {},
+  hooks: Pick<FlowStageOptions, 'onFlowCreated' | 'observer'> = {},
 ): FlowStage {
   return new FlowStage({
     flows: {
@@ -51,4 +53,25 @@ export function pcapOutputOptions(
     retainAgeSec: config.retainAgeSec,
     clock,
   };
+}
+
+/** Reassembly and sniffers feeding `sink`, for a thread's flow stage. */
+export function createSniffStage(
+  config: Pick<CaptureConfig, 'sniff'>,
+  service: string,
+  sink: RecordSink,
+): SniffStage {
+  const { reassemblyMemoryBytes, reassemblyPerSideBytes, ...sniff } = config.sniff;
+  return new SniffStage({
+    config: sniff,
+    service,
+    sink,
+    reassemblyMemoryBytes,
+    limits: { maxBufferedPerSide: reassemblyPerSideBytes },
+  });
+}
+
+/** Records name the pcap files covering their flow's time span (when pcaps are written). */
+export function pcapFilesOf(output: PcapOutput | null): JsonlSinkOptions {
+  return output ? { pcapFiles: (first, last) => output.filesCovering(first, last) } : {};
 }

@@ -11,10 +11,17 @@ import { basename } from 'node:path';
 import type { CaptureConfig } from '../config/capture-config.ts';
 import { TapgateError } from '../errors.ts';
 import type { FlowStageStats } from '../flow/flow-stage.ts';
+import type { JsonlSinkStats } from '../record/jsonl-sink.ts';
+import type { SniffStats } from '../sniff/sniff-stage.ts';
 import { PcapOutput, type PcapOutputStats } from '../pcap/pcap-output.ts';
 import type { SourceStats } from './frame.ts';
 import { openCaptureFile } from './open-capture.ts';
-import { createFlowStage, pcapOutputOptions } from './pipeline-parts.ts';
+import {
+  createFlowStage,
+  createSniffStage,
+  pcapFilesOf,
+  pcapOutputOptions,
+} from './pipeline-parts.ts';
 
 export interface CaptureProgress {
   source: SourceStats;
@@ -27,6 +34,9 @@ export interface CaptureSummary extends CaptureProgress {
   format: 'pcap' | 'pcapng';
   compressedInput: boolean;
   output: PcapOutputStats | null;
+  /** Reassembly and sniffers; null without --records. */
+  sniff: SniffStats | null;
+  records: JsonlSinkStats | null;
   /** True when the run was stopped through the abort signal before the input ended. */
   aborted: boolean;
   /** CPU time of this process during the run, seconds (user + system). */
@@ -68,7 +78,19 @@ export async function runCapture(
           await source.close(); // an unusable output directory must not leak the open input
           throw e;
         });
-  const stage = createFlowStage(config, output);
+  const sourceName = config.sourceName ?? sourceNameOf(input);
+  const records =
+    config.recordsPath === null
+      ? null
+      : await (
+          await import('../record/jsonl-sink.ts')
+        ).JsonlSink.open(config.recordsPath, pcapFilesOf(output)).catch(async (e: unknown) => {
+          await output?.close();
+          await source.close();
+          throw e;
+        });
+  const sniff = records ? createSniffStage(config, sourceName, records) : null;
+  const stage = createFlowStage(config, output, sniff ? { observer: sniff } : {});
 
   const elapsed = (): number => (performance.now() - started) / 1000;
   const timer = opts.onProgress
@@ -82,6 +104,7 @@ export async function runCapture(
   } finally {
     if (timer) clearInterval(timer);
     await output?.close();
+    await records?.close();
   }
   const cpu = process.cpuUsage(cpuStart);
   return {
@@ -91,6 +114,8 @@ export async function runCapture(
     source: source.stats,
     flow: stage.stats,
     output: output?.stats ?? null,
+    sniff: sniff?.stats ?? null,
+    records: records?.stats ?? null,
     elapsedSec: elapsed(),
     aborted: opts.signal?.aborted ?? false,
     cpuSec: (cpu.user + cpu.system) / 1e6,

@@ -23,7 +23,8 @@ export const captureUsage = `Usage: tapgate capture -r FILE -w DIR [options]
        tapgate capture -c tapgate.yaml [options]
 
 Reads a capture file or captures live, tracks flows, applies the per-flow cutoff and writes
-rotated pcap files.
+rotated pcap files; with --records, reassembles TCP and writes a GOST-shaped JSON record per HTTP
+exchange, HTTP/2 stream, WebSocket frame, TLS or QUIC handshake and DNS query.
 
 Input
   -r, --read FILE           classic pcap or pcapng, plain or gzip (by magic); - = stdin
@@ -55,6 +56,12 @@ Output
       --retain-age T        delete finished files older than T
       --source-name NAME    name in output files (default: the input's base name or the
                             interface names joined by _)
+Records (TCP reassembly and protocol sniffers run only when records are written)
+      --records FILE        append JSON lines to FILE (- = stdout)
+      --http-body           capture HTTP bodies and WebSocket payloads (base64 in records)
+      --http-max-body-size SIZE  bytes kept per body or frame (default 64k, at most 1M)
+      --websocket-sample-rate N  WebSocket frame records per second and direction (default 10;
+                            negative = every frame; 0 = none)
 Cutoff (per flow; SYN/FIN/RST packets are always kept)
       --cutoff-bytes SIZE   transport payload bytes written per flow (default 64k; 0 = no limit)
       --cutoff-packets N    packets written per flow (default 1000; 0 = no limit)
@@ -95,6 +102,10 @@ export async function captureCommand(argv: string[]): Promise<number> {
       config: { type: 'string', short: 'c' },
       write: { type: 'string', short: 'w' },
       'no-pcap': { type: 'boolean' },
+      records: { type: 'string' },
+      'http-body': { type: 'boolean' },
+      'http-max-body-size': { type: 'string' },
+      'websocket-sample-rate': { type: 'string' },
       compress: { type: 'boolean' },
       'gzip-level': { type: 'string' },
       'gzip-min-saving': { type: 'string' },
@@ -125,7 +136,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
   const fromFile = values.config
     ? await (await import('../config/capture-config-yaml.ts')).loadCaptureConfigFile(values.config)
     : {};
-  const flags: CaptureConfigPatch = { cutoff: {}, flows: {}, live: {} };
+  const flags: CaptureConfigPatch = { cutoff: {}, flows: {}, live: {}, sniff: {} };
   const size = (v: string | undefined, flag: string): number | undefined =>
     v === undefined ? undefined : parseSize(v, flag);
   const dur = (v: string | undefined, flag: string): number | undefined =>
@@ -170,6 +181,20 @@ export async function captureCommand(argv: string[]): Promise<number> {
     sourceName: values['source-name'],
   });
   if (values['no-pcap']) flags.outDir = null;
+  if (values.records !== undefined) flags.recordsPath = values.records;
+  const rate = mapDefined(values['websocket-sample-rate'], (v) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isFinite(n)) {
+      throw new TapgateError('TG_ERR_USAGE', `--websocket-sample-rate: "${v}" is not a number`);
+    }
+    return n;
+  });
+  Object.assign(flags.sniff!, {
+    httpBody: values['http-body'],
+    httpMaxBodySize: size(values['http-max-body-size'], '--http-max-body-size'),
+    websocketFrames: rate === 0 ? false : undefined,
+    websocketSampleRate: rate === 0 ? undefined : rate,
+  });
   Object.assign(flags.cutoff!, {
     bytes: size(values['cutoff-bytes'], '--cutoff-bytes'),
     packets: int(values['cutoff-packets'], '--cutoff-packets'),
@@ -183,8 +208,12 @@ export async function captureCommand(argv: string[]): Promise<number> {
     otherTimeoutSec: dur(values['other-timeout'], '--other-timeout'),
   });
   const config = resolveCaptureConfig(fromFile, flags);
-  if (config.outDir === null && !values['no-pcap'] && fromFile.outDir === undefined) {
-    throw new TapgateError('TG_ERR_USAGE', 'no output: give -w DIR, or --no-pcap to count only');
+  const noOutput = config.outDir === null && config.recordsPath === null;
+  if (noOutput && !values['no-pcap'] && fromFile.outDir === undefined) {
+    throw new TapgateError(
+      'TG_ERR_USAGE',
+      'no output: give -w DIR, --records FILE, or --no-pcap to count only',
+    );
   }
 
   if (config.interfaces.length > 0) return liveCapture(config, values);

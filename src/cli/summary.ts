@@ -4,6 +4,7 @@ import type { CaptureSummary } from '../capture/run-capture.ts';
 import { formatBytes } from '../config/units.ts';
 import type { FlowStageStats } from '../flow/flow-stage.ts';
 import type { PcapOutputStats } from '../pcap/pcap-output.ts';
+import type { SniffStats } from '../sniff/sniff-stage.ts';
 
 const n = (x: number): string => x.toLocaleString('en-US');
 const pct = (part: number, whole: number): string =>
@@ -16,6 +17,7 @@ export function formatSummary(s: CaptureSummary): string {
     `tapgate capture: ${s.input} (${s.format}${s.compressedInput ? ', gzip' : ''})${s.aborted ? ' — stopped early' : ''}`,
     `  read       ${n(f.packets)} packets, ${formatBytes(f.bytes)} in ${s.elapsedSec.toFixed(2)} s (${mpps.toFixed(2)} Mpps, CPU ${s.cpuSec.toFixed(2)} s)`,
     ...pipelineLines(f, s.output, s.source.errors),
+    ...sniffLines(s.sniff),
   ];
   return lines.join('\n') + '\n';
 }
@@ -42,7 +44,7 @@ export function formatLiveSummary(s: LiveCaptureSummary): string {
       `  ${name.padEnd(10)} rx ${n(c.rxPackets)} packets, rx_dropped ${n(c.rxDropped)}, rx_missed_errors ${n(c.rxMissedErrors)}`,
     );
   }
-  lines.push(...pipelineLines(f, s.output, {}));
+  lines.push(...pipelineLines(f, s.output, {}), ...sniffLines(s.sniff));
   if (s.affinityViolations > 0) {
     lines.push(`  WARNING    ${n(s.affinityViolations)} flows seen by more than one worker`);
   }
@@ -84,6 +86,28 @@ function pipelineLines(
   const keys = Object.keys(problems).filter((k) => (problems[k] ?? 0) > 0);
   if (keys.length > 0) {
     lines.push(`  counted    ${keys.map((k) => `${k}=${n(problems[k] ?? 0)}`).join(' ')}`);
+  }
+  return lines;
+}
+
+function sniffLines(s: SniffStats | null): string[] {
+  if (!s) return [];
+  const total = Object.values(s.records).reduce((a, b) => a + b, 0);
+  const byProto = Object.entries(s.records)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${n(v)}`)
+    .join(', ');
+  const lines = [
+    `  records    ${n(total)}${byProto ? ` (${byProto})` : ''} from ${n(s.sessionsCreated)} sniffed flows`,
+  ];
+  const errors = Object.entries(s.parseErrors);
+  if (errors.length > 0) {
+    lines.push(`  parse      ${errors.map(([k, v]) => `${k}=${n(v)}`).join(' ')}`);
+  }
+  if (s.reassemblyEvictions > 0) {
+    lines.push(
+      `  reassembly ${n(s.reassemblyEvictions)} buffer evictions (${formatBytes(s.reassemblyEvictedBytes)} skipped as gaps)`,
+    );
   }
   return lines;
 }

@@ -13,6 +13,7 @@ import {
   stripUndefined,
   type CaptureConfigPatch,
   type LiveCaptureSettings,
+  type SniffSettings,
 } from './capture-config.ts';
 import { parseDuration, parsePercent, parseSize } from './units.ts';
 import { YamlReader } from './yaml-reader.ts';
@@ -42,6 +43,8 @@ export function parseCaptureConfig(text: string, file: string): CaptureConfigPat
     'output',
     'flows',
     'cutoff',
+    'records',
+    'sniffing',
   ]);
   const patch: CaptureConfigPatch = {};
   const read = cap.get('read');
@@ -52,6 +55,10 @@ export function parseCaptureConfig(text: string, file: string): CaptureConfigPat
   }
   const liveNode = cap.get('live');
   if (liveNode) patch.live = readLive(y, liveNode);
+  const records = cap.get('records');
+  if (records) patch.recordsPath = y.string(records, 'capture.records');
+  const sniffNode = cap.get('sniffing');
+  if (sniffNode) patch.sniff = readSniffing(y, sniffNode);
   const source = cap.get('source');
   if (source) patch.sourceName = y.string(source, 'capture.source');
 
@@ -169,6 +176,43 @@ function readLive(y: YamlReader, node: Node): Partial<LiveCaptureSettings> {
     pcapBufferBytes: y.optional(m, 'pcapBufferSize', p, (v) => parseSize(v, 'pcapBufferSize')),
     durationSec: y.optional(m, 'duration', p, (v) => parseDuration(v, 'duration')),
   }) as Partial<LiveCaptureSettings>; // undefined values are gone
+}
+
+/** `capture.sniffing`, with GOST's dotted key names for the shared settings. */
+function readSniffing(y: YamlReader, node: Node): Partial<SniffSettings> {
+  const p = 'capture.sniffing';
+  const m = y.map(node, p, [
+    'http.body',
+    'http.maxBodySize',
+    'websocket',
+    'websocket.sampleRate',
+    'reassemblyMemory',
+    'reassemblyBufferPerSide',
+  ]);
+  const bool = (k: string): boolean | undefined =>
+    m.has(k) ? y.bool(m.get(k), `${p}.${k}`) : undefined;
+  return stripUndefined({
+    httpBody: bool('http.body'),
+    httpMaxBodySize: y.optional(m, 'http.maxBodySize', p, (v) => parseSize(v, 'http.maxBodySize')),
+    websocketFrames: bool('websocket'),
+    websocketSampleRate: y.optional(m, 'websocket.sampleRate', p, sampleRate),
+    reassemblyMemoryBytes: y.optional(m, 'reassemblyMemory', p, (v) =>
+      parseSize(v, 'reassemblyMemory'),
+    ),
+    reassemblyPerSideBytes: y.optional(m, 'reassemblyBufferPerSide', p, (v) =>
+      parseSize(v, 'reassemblyBufferPerSide'),
+    ),
+  }) as Partial<SniffSettings>; // undefined values are gone
+}
+
+/** Frames per second; any number (negative = every frame). */
+function sampleRate(v: string | number): number {
+  const n = Number(v);
+  if (typeof v === 'string' && v.trim() === '') throw new TapgateError('TG_ERR_CONFIG', 'empty');
+  if (!Number.isFinite(n)) {
+    throw new TapgateError('TG_ERR_CONFIG', `"${v}" is not a number of frames per second`);
+  }
+  return n;
 }
 
 function readClass(y: YamlReader, node: Node, path: string): CutoffClass {

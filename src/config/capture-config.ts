@@ -27,6 +27,14 @@
  *     flows:
  *       maxFlows: 1000000
  *       timeouts: { tcp: 5m, udp: 60s, other: 30s, tcpClosed: 5s }
+ *     records: /var/log/tapgate/records.jsonl   # GOST-shaped JSON lines; - = stdout
+ *     sniffing:                    # used only when records are written
+ *       http.body: false           # capture bodies and WebSocket payloads
+ *       http.maxBodySize: 64k      # per body / frame (capped at 1M)
+ *       websocket: true            # one record per sampled WebSocket frame
+ *       websocket.sampleRate: 10   # frames/s per direction; < 0 = every frame
+ *       reassemblyMemory: 256M     # out-of-order TCP bytes held per worker
+ *       reassemblyBufferPerSide: 256k
  *     cutoff:
  *       bytes: 64k
  *       packets: 1000
@@ -39,6 +47,7 @@
 import { availableParallelism } from 'node:os';
 import { TapgateError } from '../errors.ts';
 import type { CutoffClass, PortRange } from '../flow/cutoff.ts';
+import { MAX_BODY_SIZE_CAP, type SniffConfig } from '../sniff/sniffer.ts';
 import { defaults } from './defaults.ts';
 
 export type CaptureEngine = 'af-packet' | 'pcap';
@@ -60,6 +69,12 @@ export interface LiveCaptureSettings {
   durationSec: number;
 }
 
+/** Reassembly and sniffer settings (only used when records are written). */
+export interface SniffSettings extends SniffConfig {
+  reassemblyMemoryBytes: number;
+  reassemblyPerSideBytes: number;
+}
+
 export interface CaptureConfig {
   /** Capture file path, or '-' for stdin; null for live capture. */
   input: string | null;
@@ -78,6 +93,9 @@ export interface CaptureConfig {
   rotateSizeBytes: number;
   retainSizeBytes: number;
   retainAgeSec: number;
+  /** JSON-lines records file ('-' = stdout); null: no records, and no reassembly or sniffing. */
+  recordsPath: string | null;
+  sniff: SniffSettings;
   cutoff: {
     bytes: number;
     packets: number;
@@ -127,6 +145,15 @@ export function defaultCaptureConfig(): CaptureConfig {
     rotateSizeBytes: defaults.rotateSizeBytes,
     retainSizeBytes: defaults.retainSizeBytes,
     retainAgeSec: defaults.retainAgeSec,
+    recordsPath: null,
+    sniff: {
+      httpBody: defaults.httpBody,
+      httpMaxBodySize: defaults.httpMaxBodySize,
+      websocketFrames: defaults.websocketFrames,
+      websocketSampleRate: defaults.websocketSampleRate,
+      reassemblyMemoryBytes: defaults.reassemblyMemoryBytes,
+      reassemblyPerSideBytes: defaults.reassemblyPerSideBytes,
+    },
     cutoff: {
       bytes: defaults.cutoffBytes,
       packets: defaults.cutoffPackets,
@@ -147,8 +174,9 @@ export function defaultCaptureConfig(): CaptureConfig {
 export function resolveCaptureConfig(...patches: CaptureConfigPatch[]): CaptureConfig {
   const c = defaultCaptureConfig();
   for (const p of patches) {
-    const { cutoff, flows, live, ...flat } = p;
+    const { cutoff, flows, live, sniff, ...flat } = p;
     Object.assign(c, stripUndefined(flat));
+    if (sniff) Object.assign(c.sniff, stripUndefined(sniff));
     if (cutoff) Object.assign(c.cutoff, stripUndefined(cutoff));
     if (flows) Object.assign(c.flows, stripUndefined(flows));
     if (live) Object.assign(c.live, stripUndefined(live));
@@ -169,6 +197,7 @@ export function resolveCaptureConfig(...patches: CaptureConfigPatch[]): CaptureC
     throw new TapgateError('TG_ERR_CONFIG', 'gzipMinSaving must be from 0% to 100%');
   }
   checkLiveSettings(c.live);
+  checkSniffSettings(c.sniff);
   return c;
 }
 
@@ -206,6 +235,27 @@ function checkLiveSettings(l: LiveCaptureSettings): void {
   }
   if (!(l.pcapBufferBytes >= 1 << 20)) fail('pcap buffer size must be at least 1M');
   if (!(l.durationSec >= 0)) fail('duration must be ≥ 0');
+}
+
+function checkSniffSettings(s: SniffSettings): void {
+  // GOST: 0 means the default, and the size is capped at 1 MiB.
+  if (s.httpMaxBodySize === 0) s.httpMaxBodySize = defaults.httpMaxBodySize;
+  if (!Number.isSafeInteger(s.httpMaxBodySize) || s.httpMaxBodySize < 0) {
+    throw new TapgateError('TG_ERR_CONFIG', 'http.maxBodySize must be a size ≥ 0');
+  }
+  s.httpMaxBodySize = Math.min(s.httpMaxBodySize, MAX_BODY_SIZE_CAP);
+  if (!Number.isFinite(s.websocketSampleRate)) {
+    throw new TapgateError('TG_ERR_CONFIG', 'websocket.sampleRate must be a number');
+  }
+  if (!(s.reassemblyMemoryBytes >= 1 << 20)) {
+    throw new TapgateError('TG_ERR_CONFIG', 'reassemblyMemory must be at least 1M');
+  }
+  if (!(s.reassemblyPerSideBytes >= 4096 && s.reassemblyPerSideBytes <= s.reassemblyMemoryBytes)) {
+    throw new TapgateError(
+      'TG_ERR_CONFIG',
+      'reassemblyBufferPerSide must be from 4k to reassemblyMemory',
+    );
+  }
 }
 
 export function stripUndefined<T extends object>(o: T): Partial<T> {

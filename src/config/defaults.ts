@@ -26,4 +26,12 @@ export const defaults = {
   ringBlocks: 64,
   ringBlockTimeoutMs: 10,
   pcapBufferBytes: 64 * 1024 * 1024,
+  /** Sniffing (GOST's defaults): bodies off, 64 KiB per body when on, 10 WebSocket frames/s. */
+  httpBody: false,
+  httpMaxBodySize: 64 * 1024,
+  websocketFrames: true,
+  websocketSampleRate: 10,
+  /** Out-of-order TCP bytes held per thread, and per connection side. */
+  reassemblyMemoryBytes: 256 * 1024 * 1024,
+  reassemblyPerSideBytes: 256 * 1024,
 } as const;

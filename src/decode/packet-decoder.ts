@@ -66,6 +66,9 @@ export class PacketDecoder {
   fragment: Frag = Frag.None;
   /** IPv4 identification or IPv6 fragment identification. */
   fragmentId = 0;
+  /** Byte offset of this fragment in the original IP payload, and whether more follow. */
+  fragmentOffset = 0;
+  moreFragments = false;
   vlanTags = 0;
 
   /**
@@ -175,6 +178,8 @@ export class PacketDecoder {
     if (fragOffset !== 0 || moreFragments) {
       this.fragmentId = (data[pos + 4]! << 8) | data[pos + 5]!;
       this.fragment = fragOffset === 0 ? Frag.First : Frag.Later;
+      this.fragmentOffset = fragOffset * 8;
+      this.moreFragments = moreFragments;
       if (this.fragment === Frag.Later) {
         // No transport header here: all of it is payload of the flow the first fragment opened.
         this.payloadOffset = l4;
@@ -229,6 +234,8 @@ export class PacketDecoder {
           if (remaining < 8) return DecodeIssue.Ipv6Malformed;
           const offsetFlags = (data[cur + 2]! << 8) | data[cur + 3]!;
           this.fragmentId = readU32BE(data, cur + 4);
+          this.fragmentOffset = (offsetFlags >> 3) * 8;
+          this.moreFragments = (offsetFlags & 1) !== 0;
           const later = offsetFlags >> 3 !== 0;
           next = data[cur]!;
           cur += 8;
@@ -280,9 +287,15 @@ export class PacketDecoder {
       this.srcPort = (data[pos]! << 8) | data[pos + 1]!;
       this.dstPort = (data[pos + 2]! << 8) | data[pos + 3]!;
       const udpLen = (data[pos + 4]! << 8) | data[pos + 5]!;
+      this.payloadOffset = pos + 8;
+      if (this.fragment === Frag.First) {
+        // The UDP length covers the whole datagram; this fragment carries only its start.
+        if (udpLen !== 0 && udpLen < l4Len) return DecodeIssue.UdpMalformed;
+        this.payloadLen = l4Len - 8;
+        return DecodeIssue.None;
+      }
       // A UDP length of 0 is legal for jumbograms; otherwise it must fit the IP payload.
       if (udpLen !== 0 && (udpLen < 8 || udpLen > l4Len)) return DecodeIssue.UdpMalformed;
-      this.payloadOffset = pos + 8;
       this.payloadLen = (udpLen === 0 ? l4Len : udpLen) - 8;
       return DecodeIssue.None;
     }

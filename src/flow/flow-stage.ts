@@ -13,7 +13,13 @@ import { DecodeIssue, decodeIssueNames } from '../decode/decode-errors.ts';
 import { Frag, PacketDecoder } from '../decode/packet-decoder.ts';
 import type { CutoffPolicy } from './cutoff.ts';
 import { FragmentMap } from './fragment-map.ts';
-import { FlowTable, flowEndNames, type FlowTableOptions } from './flow-table.ts';
+import {
+  FlowTable,
+  flowEndNames,
+  type Dir,
+  type FlowEnd,
+  type FlowTableOptions,
+} from './flow-table.ts';
 
 /** Where admitted frames go (the pcap output). */
 export interface FrameSink {
@@ -42,6 +48,22 @@ export interface FlowStageStats {
   decodeIssues: Record<string, number>;
 }
 
+/**
+ * Sees every packet that has a flow, after the lookup and the cutoff decision (cut packets
+ * included: records cover the whole flow, the pcap only its first bytes). Reassembly and the
+ * sniffers plug in here.
+ */
+export interface PacketObserver {
+  /** `d` holds the decoded packet; `frame` and `d` are valid during the call only. */
+  onPacket(flows: FlowTable, slot: number, dir: Dir, d: PacketDecoder, frame: FrameView): void;
+  /** Called before the flow's slot is freed; the table's counters are still readable. */
+  onFlowEnd(flows: FlowTable, slot: number, reason: FlowEnd): void;
+  /** A late SYN showed the flow's initiator was the other endpoint: directions swapped. */
+  onDirectionsSwapped(flows: FlowTable, slot: number): void;
+  /** Backpressure of the observer's own output, awaited with the pcap sink's. */
+  drain?(): Promise<void> | void;
+}
+
 export interface FlowStageOptions {
   flows: FlowTableOptions;
   cutoff: CutoffPolicy;
@@ -49,6 +71,7 @@ export interface FlowStageOptions {
   sink: FrameSink | null;
   /** Called with the flow's key hash (direction-independent) when a packet creates a flow. */
   onFlowCreated?: (keyHash: number) => void;
+  observer?: PacketObserver;
 }
 
 export class FlowStage implements FrameConsumer {
@@ -56,6 +79,7 @@ export class FlowStage implements FrameConsumer {
   readonly cutoff: CutoffPolicy;
   readonly #sink: FrameSink | null;
   readonly #onFlowCreated: ((keyHash: number) => void) | null;
+  readonly #observer: PacketObserver | null;
   readonly #decoder = new PacketDecoder();
   readonly #fragments = new FragmentMap();
   readonly #issues = new Float64Array(decodeIssueNames.length);
@@ -72,7 +96,22 @@ export class FlowStage implements FrameConsumer {
   nowSec = 0;
 
   constructor(opts: FlowStageOptions) {
-    this.flows = new FlowTable(opts.flows);
+    const observer = opts.observer ?? null;
+    this.#observer = observer;
+    this.flows = new FlowTable(
+      observer
+        ? {
+            ...opts.flows,
+            onFlowEnd: (t, slot, reason) => {
+              opts.flows.onFlowEnd?.(t, slot, reason);
+              observer.onFlowEnd(t, slot, reason);
+            },
+            onDirectionsSwapped: (t, slot) => {
+              observer.onDirectionsSwapped(t, slot);
+            },
+          }
+        : opts.flows,
+    );
     this.cutoff = opts.cutoff;
     this.#sink = opts.sink;
     this.#onFlowCreated = opts.onFlowCreated ?? null;
@@ -131,10 +170,15 @@ export class FlowStage implements FrameConsumer {
       this.packetsCut++;
       this.bytesCut += capLen;
     }
+    this.#observer?.onPacket(flows, slot, dir, d, frame);
   }
 
   drain(): Promise<void> | void {
-    return this.#sink?.drain();
+    const pcap = this.#sink?.drain();
+    const observer = this.#observer?.drain?.();
+    if (!observer) return pcap;
+    if (!pcap) return observer;
+    return Promise.all([pcap, observer]).then(() => undefined);
   }
 
   /** Advances idle expiry without packets (live capture on a quiet link). */

@@ -46,6 +46,8 @@ export interface FlowTableOptions {
   initialCapacity?: number;
   /** Called before a flow's slot is freed; counters are still readable. */
   onFlowEnd?: (table: FlowTable, slot: number, reason: FlowEnd) => void;
+  /** Called after a late SYN swapped the flow's initiator and responder. */
+  onDirectionsSwapped?: (table: FlowTable, slot: number) => void;
 }
 
 // LRU list ids.
@@ -69,6 +71,7 @@ export class FlowTable {
   readonly maxFlows: number;
   readonly timeouts: FlowTimeouts;
   #onFlowEnd: FlowTableOptions['onFlowEnd'];
+  #onDirectionsSwapped: FlowTableOptions['onDirectionsSwapped'];
 
   #capacity = 0;
   #count = 0;
@@ -114,6 +117,7 @@ export class FlowTable {
     this.maxFlows = opts.maxFlows;
     this.timeouts = opts.timeouts;
     this.#onFlowEnd = opts.onFlowEnd;
+    this.#onDirectionsSwapped = opts.onDirectionsSwapped;
     this.#listTimeoutSec[List.Tcp] = opts.timeouts.tcpSec;
     this.#listTimeoutSec[List.Udp] = opts.timeouts.udpSec;
     this.#listTimeoutSec[List.Other] = opts.timeouts.otherSec;
@@ -284,8 +288,12 @@ export class FlowTable {
     if (isSyn && (st & St.InitiatorBySyn) === 0) {
       // The flow was first seen mid-connection; a SYN names the real initiator.
       const synFromHi = !srcIsLo;
-      if (synFromHi !== initIsHi) this.#swapDirections(slot);
       st = (st & ~St.InitiatorIsHi) | (synFromHi ? St.InitiatorIsHi : 0) | St.InitiatorBySyn;
+      if (synFromHi !== initIsHi) {
+        this.#swapDirections(slot);
+        this.#state[slot] = st;
+        this.#onDirectionsSwapped?.(this, slot);
+      }
       initIsHi = synFromHi;
     }
     const dir: Dir = srcIsLo === initIsHi ? Dir.Resp : Dir.Orig;
@@ -522,10 +530,32 @@ function formatAddr(addr: Uint32Array, k: number, ipVersion: number): string {
     const a = addr[k]!;
     return `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`;
   }
-  const groups: string[] = [];
+  const groups: number[] = [];
   for (let i = 0; i < 4; i++) {
     const w = addr[k + i]!;
-    groups.push((w >>> 16).toString(16), (w & 0xffff).toString(16));
+    groups.push(w >>> 16, w & 0xffff);
   }
-  return groups.join(':');
+  return formatIpv6(groups);
+}
+
+/** RFC 5952 §4: lowercase hex, the longest run (≥ 2, first on ties) of zero groups as `::`. */
+function formatIpv6(groups: number[]): string {
+  let bestStart = -1,
+    bestLen = 1;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (g: number[]): string => g.map((v) => v.toString(16)).join(':');
+  if (bestStart < 0) return hex(groups);
+  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
 }

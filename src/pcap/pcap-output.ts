@@ -30,6 +30,7 @@
 import type { CaptureInterface, FrameView } from '../capture/frame.ts';
 import { TapgateError } from '../errors.ts';
 import { PcapArchive, checkOutputDir } from './pcap-archive.ts';
+import { PcapFileLog } from './pcap-file-log.ts';
 import { BatchPool, WriteBudget } from './pcap-buffers.ts';
 import type { PcapWriteOp } from './pcap-file-writer.ts';
 import { linkTypeName, sanitizeSourceName } from './pcap-naming.ts';
@@ -71,6 +72,7 @@ export class PcapOutput {
   #lastIface: CaptureInterface | null = null;
   #lastStream: PcapRotatingStream | null = null;
   readonly #pending = new Set<Promise<void>>();
+  readonly #fileLog = new PcapFileLog();
   #newestPacketSec = -Infinity;
   #closed = false;
   #closing: Promise<void> | null = null;
@@ -115,6 +117,9 @@ export class PcapOutput {
       },
       fileClosed: (f) => {
         this.#fileClosed(f);
+      },
+      fileOpened: (stream, path, startSec) => {
+        this.#fileLog.opened(stream, path, startSec);
       },
     };
   }
@@ -173,6 +178,14 @@ export class PcapOutput {
   }
 
   /** Resolves when the bytes on their way to disk are below maxBufferedBytes. */
+  /**
+   * Files (paths relative to outDir) whose time span overlaps [firstSec, lastSec]: where a flow
+   * seen in that span has its packets, as far as its cutoff let them be written.
+   */
+  filesCovering(firstSec: number, lastSec: number): string[] {
+    return this.#fileLog.covering(firstSec, lastSec);
+  }
+
   drain(): Promise<void> {
     return this.#budget.wait();
   }

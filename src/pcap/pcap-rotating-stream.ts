@@ -43,7 +43,7 @@ import type { FrameView, TsPrecision } from '../capture/frame.ts';
 import type { PcapArchive } from './pcap-archive.ts';
 import type { BatchPool, RecordBatch, WriteBudget } from './pcap-buffers.ts';
 import { PcapFileWriter, type PcapFileWriteResult, type PcapWriteOp } from './pcap-file-writer.ts';
-import { tempBaseName, type PcapFileName } from './pcap-naming.ts';
+import { finalRelPath, tempBaseName, type PcapFileName } from './pcap-naming.ts';
 import {
   PCAP_RECORD_HEADER_BYTES,
   PcapRecordEncoder,
@@ -70,6 +70,8 @@ export interface PcapStreamContext {
   track(p: Promise<void>): void;
   reportWriteError(err: NodeJS.ErrnoException, op: PcapWriteOp, path: string): void;
   fileClosed(f: FinishedPcapFile): void;
+  /** A file was opened: its final path relative to the output root and its first packet time. */
+  fileOpened(stream: string, relPath: string, startSec: number): void;
 }
 
 interface OpenFile {
@@ -214,6 +216,7 @@ export class PcapRotatingStream {
       seq,
       compressed: o.compress,
     };
+    ctx.fileOpened(this.name, finalRelPath(name), timeSec);
     const interval = o.rotateIntervalSec;
     const writer = new PcapFileWriter({
       outDir: o.outDir,

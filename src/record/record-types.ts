@@ -176,7 +176,10 @@ export interface FlowExtension {
   gapBytes: number;
   /** The flow went past its pcap cutoff: the pcap holds only its first bytes. */
   cutoff: boolean;
-  /** pcap files holding the flow's packets (base names), oldest first. */
+  /**
+   * pcap files (paths relative to the output root) covering the flow's time span, oldest first:
+   * where its packets are, as far as the cutoff let them be written. Empty without pcap output.
+   */
   pcap: string[];
 }
 

@@ -182,8 +182,18 @@ test('SIGTERM mid-run closes every file valid, with a gzip trailer', async () =>
   let stdout = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
   const data = readFileSync(synth);
-  child.stdin.write(data.subarray(0, 4 << 20));
-  await new Promise((r) => setTimeout(r, 1500));
+  // The write completes once the child has read the bytes, so its signal handlers are in place
+  // (start-up can take seconds on a loaded machine); stdin stays open, so the run is still going.
+  await new Promise<void>((resolve, reject) => {
+    child.stdin.write(data.subarray(0, 4 << 20), (e) => {
+      if (e) reject(e);
+      else resolve();
+    });
+  });
+  // …and once a temporary file exists, packets are being written.
+  for (let i = 0; i < 300 && files(out, /\.part$/).length === 0; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
   child.kill('SIGTERM');
   const code = await new Promise<number | null>((r) => child.on('close', r));
   child.stdin.destroy();

@@ -1,0 +1,201 @@
+/**
+ * The bytes a parser has received but not yet consumed, as a list of chunks with a running byte
+ * count (after websockets/ws `Receiver`).
+ *
+ * Borrowing: `push` takes a borrowed Buffer (valid during the current `data()` call only) without
+ * copying it. Before the call returns, the owner calls `retain()`, which copies whatever is still
+ * queued of the borrowed chunks. So the common case (a parser consumes the whole chunk) costs no
+ * copy at all, and only the leftovers (an incomplete line, a frame header cut in two) are copied.
+ *
+ * Reads hand out views when the bytes sit in one chunk and copy only when they span chunks.
+ */
+
+const EMPTY = Buffer.alloc(0);
+/** Consumed slots tolerated at the front of the chunk list before it is compacted. */
+const COMPACT_AFTER = 1024;
+/** Smallest block allocated for leftovers. */
+const SPARE_BLOCK_BYTES = 4096;
+
+/** Unconsumed bytes of one direction: a chunk list with a byte count. */
+export class ChunkQueue {
+  #chunks: Buffer[] = [];
+  /** Index of the first live chunk in `#chunks` (shifting a long array is O(n)). */
+  #head = 0;
+  #size = 0;
+  /** How many chunks at the tail of the list are still borrowed from the caller. */
+  #borrowed = 0;
+  /**
+   * Memo for `indexOf`: the first `#scanned` bytes hold no match for `#scanByte`. Valid until the
+   * next consume (push only appends, so it stays true).
+   */
+  #scanned = 0;
+  #scanByte = -1;
+  /** Where that scan stopped: a chunk index and the queue offset at which that chunk starts. */
+  #scanIndex = 0;
+  #scanBase = 0;
+  /**
+   * Block holding copied leftovers, filled up to `#spareUsed` (never rewritten below it, so views
+   * handed out stay valid); `#spareChunk` is the last view made from it, `#spareStart` its start.
+   */
+  #spare = EMPTY;
+  #spareUsed = 0;
+  #spareStart = 0;
+  #spareChunk: Buffer | null = null;
+
+  /** Bytes queued. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Queues a borrowed chunk (not copied until `retain()`). */
+  push(chunk: Buffer): void {
+    if (chunk.length === 0) return;
+    this.#chunks.push(chunk);
+    this.#size += chunk.length;
+    this.#borrowed++;
+  }
+
+  /**
+   * Copies what is left of the borrowed chunks, so the caller may reuse its buffers. Leftovers are
+   * coalesced into one block with spare room that later leftovers are appended to, so a line that
+   * trickles in one byte per call costs one small block, not one Buffer per byte.
+   */
+  retain(): void {
+    const start = this.#chunks.length - Math.min(this.#borrowed, this.#chunks.length - this.#head);
+    this.#borrowed = 0;
+    if (start === this.#chunks.length) return;
+    let total = 0;
+    for (let i = start; i < this.#chunks.length; i++) total += this.#chunks[i]!.length;
+    let first = start;
+    if (this.#spare.length - this.#spareUsed < total) {
+      this.#spare = Buffer.allocUnsafe(Math.max(total, SPARE_BLOCK_BYTES));
+      this.#spareUsed = 0;
+      this.#spareStart = 0;
+    } else if (start > this.#head && this.#chunks[start - 1] === this.#spareChunk) {
+      first = start - 1; // extend the queued view of the previous leftovers
+    } else {
+      this.#spareStart = this.#spareUsed; // a new view in the free tail of the block
+    }
+    for (let i = start; i < this.#chunks.length; i++) {
+      this.#spareUsed += this.#chunks[i]!.copy(this.#spare, this.#spareUsed);
+    }
+    this.#spareChunk = this.#spare.subarray(this.#spareStart, this.#spareUsed);
+    this.#chunks.length = first;
+    this.#chunks.push(this.#spareChunk);
+    // Chunk boundaries moved: the scan resumes from the first chunk, skipping what it checked.
+    this.#scanIndex = this.#head;
+    this.#scanBase = 0;
+  }
+
+  /** Drops everything queued. */
+  clear(): void {
+    this.#chunks = [];
+    this.#head = 0;
+    this.#size = 0;
+    this.#borrowed = 0;
+    this.#spare = EMPTY;
+    this.#spareChunk = null;
+    this.#resetScan();
+  }
+
+  /** The byte at `offset` (caller checks `offset < size`). */
+  byteAt(offset: number): number {
+    for (let i = this.#head; ; i++) {
+      const c = this.#chunks[i]!;
+      if (offset < c.length) return c[offset]!;
+      offset -= c.length;
+    }
+  }
+
+  /**
+   * Offset of the first `byte` within the first `limit` queued bytes, or -1. Repeated calls with the
+   * same byte resume where the previous scan stopped, so scanning a line that arrives in many
+   * pieces stays linear.
+   */
+  indexOf(byte: number, limit: number): number {
+    if (byte !== this.#scanByte) {
+      this.#resetScan();
+      this.#scanByte = byte;
+    }
+    const end = Math.min(limit, this.#size);
+    let i = this.#scanIndex;
+    let base = this.#scanBase;
+    for (; i < this.#chunks.length && base < end; i++) {
+      const c = this.#chunks[i]!;
+      const to = Math.min(c.length, end - base);
+      const from = this.#scanned - base;
+      if (from < to) {
+        const at = c.indexOf(byte, Math.max(0, from));
+        if (at >= 0 && at < to) return base + at;
+        this.#scanned = base + to;
+      }
+      if (to < c.length) break; // stopped inside this chunk: resume here
+      base += c.length;
+    }
+    this.#scanIndex = i;
+    this.#scanBase = base;
+    return -1;
+  }
+
+  /** Removes `n` bytes (caller checks `n <= size`): a view when one chunk holds them, else a copy. */
+  consume(n: number): Buffer {
+    const first = this.#chunks[this.#head];
+    if (first !== undefined && first.length >= n) return this.#take(first, n);
+    const out = Buffer.allocUnsafe(n);
+    for (let off = 0; off < n;) {
+      const c = this.#chunks[this.#head]!;
+      const take = Math.min(c.length, n - off);
+      c.copy(out, off, 0, take);
+      this.#take(c, take);
+      off += take;
+    }
+    return out;
+  }
+
+  /** Removes up to `max` bytes from the first chunk only and returns them as a view (never copies). */
+  consumeView(max: number): Buffer {
+    const first = this.#chunks[this.#head]!;
+    return this.#take(first, Math.min(max, first.length));
+  }
+
+  /** Discards `n` bytes (caller checks `n <= size`). */
+  skip(n: number): void {
+    while (n > 0) n -= this.consumeView(n).length;
+  }
+
+  /** Removes and returns every queued chunk (views; borrowed ones valid during this call only). */
+  drain(): Buffer[] {
+    const out = this.#chunks.slice(this.#head);
+    this.clear();
+    return out;
+  }
+
+  #take(chunk: Buffer, n: number): Buffer {
+    this.#size -= n;
+    let out = chunk;
+    if (n === chunk.length) {
+      this.#chunks[this.#head] = EMPTY;
+      this.#head++;
+      if (this.#head === this.#chunks.length) {
+        this.#chunks.length = 0;
+        this.#head = 0;
+      } else if (this.#head >= COMPACT_AFTER) {
+        this.#chunks = this.#chunks.slice(this.#head);
+        this.#head = 0;
+      }
+      this.#borrowed = Math.min(this.#borrowed, this.#chunks.length - this.#head);
+    } else {
+      this.#chunks[this.#head] = chunk.subarray(n);
+      out = chunk.subarray(0, n);
+    }
+    this.#resetScan();
+    return out;
+  }
+
+  #resetScan(): void {
+    this.#scanned = 0;
+    this.#scanByte = -1;
+    this.#scanIndex = this.#head;
+    this.#scanBase = 0;
+  }
+}
