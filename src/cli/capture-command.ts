@@ -62,6 +62,7 @@ Records (TCP reassembly and protocol sniffers run only when records are written)
       --http-max-body-size SIZE  bytes kept per body or frame (default 64k, at most 1M)
       --websocket-sample-rate N  WebSocket frame records per second and direction (default 10;
                             negative = every frame; 0 = none)
+      --dns-ports LIST      ports tried as DNS over UDP and TCP (default 53,5353,5355)
 Cutoff (per flow; SYN/FIN/RST packets are always kept)
       --cutoff-bytes SIZE   transport payload bytes written per flow (default 64k; 0 = no limit)
       --cutoff-packets N    packets written per flow (default 1000; 0 = no limit)
@@ -83,7 +84,7 @@ SIZE: 65536, 64k, 16KiB, 2G.  T: 90, 60s, 5m, 1h, 7d.`;
 
 export async function captureCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
-    args: argv,
+    args: joinNegativeValues(argv),
     strict: true,
     allowPositionals: false,
     options: {
@@ -106,6 +107,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
       'http-body': { type: 'boolean' },
       'http-max-body-size': { type: 'string' },
       'websocket-sample-rate': { type: 'string' },
+      'dns-ports': { type: 'string' },
       compress: { type: 'boolean' },
       'gzip-level': { type: 'string' },
       'gzip-min-saving': { type: 'string' },
@@ -194,6 +196,13 @@ export async function captureCommand(argv: string[]): Promise<number> {
     httpMaxBodySize: size(values['http-max-body-size'], '--http-max-body-size'),
     websocketFrames: rate === 0 ? false : undefined,
     websocketSampleRate: rate === 0 ? undefined : rate,
+    dnsPorts: values['dns-ports']?.split(',').map((p) => {
+      const n = Number(p);
+      if (!/^\d+$/.test(p) || n < 1 || n > 65535) {
+        throw new TapgateError('TG_ERR_USAGE', `--dns-ports: "${p}" is not a port`);
+      }
+      return n;
+    }),
   });
   Object.assign(flags.cutoff!, {
     bytes: size(values['cutoff-bytes'], '--cutoff-bytes'),
@@ -242,6 +251,22 @@ export async function captureCommand(argv: string[]): Promise<number> {
   if (values.json) process.stdout.write(JSON.stringify(summary) + '\n');
   else if (!values.quiet) process.stdout.write(formatSummary(summary));
   return 0;
+}
+
+/** Options whose value may be negative: `--opt -1` would otherwise read `-1` as a flag. */
+const NEGATIVE_VALUE_OPTIONS = new Set(['--websocket-sample-rate']);
+
+function joinNegativeValues(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = argv[i + 1];
+    if (NEGATIVE_VALUE_OPTIONS.has(a) && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${a}=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
 }
 
 function mapDefined<T, U>(v: T | undefined, f: (v: T) => U): U | undefined {

@@ -186,6 +186,7 @@ function readSniffing(y: YamlReader, node: Node): Partial<SniffSettings> {
     'http.maxBodySize',
     'websocket',
     'websocket.sampleRate',
+    'dnsPorts',
     'reassemblyMemory',
     'reassemblyBufferPerSide',
   ]);
@@ -196,6 +197,9 @@ function readSniffing(y: YamlReader, node: Node): Partial<SniffSettings> {
     httpMaxBodySize: y.optional(m, 'http.maxBodySize', p, (v) => parseSize(v, 'http.maxBodySize')),
     websocketFrames: bool('websocket'),
     websocketSampleRate: y.optional(m, 'websocket.sampleRate', p, sampleRate),
+    dnsPorts: m.has('dnsPorts')
+      ? y.seqOrOne(m.get('dnsPorts')).map((n) => y.convert(n, `${p}.dnsPorts`, port))
+      : undefined,
     reassemblyMemoryBytes: y.optional(m, 'reassemblyMemory', p, (v) =>
       parseSize(v, 'reassemblyMemory'),
     ),
@@ -244,6 +248,14 @@ function readClass(y: YamlReader, node: Node, path: string): CutoffClass {
   const cidrs = y.seqOrOne(match.get('cidrs'));
   cls.cidrs = cidrs.map((n) => y.convert(n, `${path}.match.cidrs`, (v) => parseCidr(String(v))));
   return cls;
+}
+
+function port(v: string | number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 65535) {
+    throw new TapgateError('TG_ERR_CONFIG', `"${v}" is not a port (1-65535)`);
+  }
+  return n;
 }
 
 function positiveInt(v: string | number): number {

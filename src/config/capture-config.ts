@@ -33,6 +33,7 @@
  *       http.maxBodySize: 64k      # per body / frame (capped at 1M)
  *       websocket: true            # one record per sampled WebSocket frame
  *       websocket.sampleRate: 10   # frames/s per direction; < 0 = every frame
+ *       dnsPorts: [53, 5353, 5355] # where UDP and TCP are tried as DNS
  *       reassemblyMemory: 256M     # out-of-order TCP bytes held per worker
  *       reassemblyBufferPerSide: 256k
  *     cutoff:
@@ -151,6 +152,7 @@ export function defaultCaptureConfig(): CaptureConfig {
       httpMaxBodySize: defaults.httpMaxBodySize,
       websocketFrames: defaults.websocketFrames,
       websocketSampleRate: defaults.websocketSampleRate,
+      dnsPorts: defaults.dnsPorts,
       reassemblyMemoryBytes: defaults.reassemblyMemoryBytes,
       reassemblyPerSideBytes: defaults.reassemblyPerSideBytes,
     },
@@ -244,6 +246,9 @@ function checkSniffSettings(s: SniffSettings): void {
     throw new TapgateError('TG_ERR_CONFIG', 'http.maxBodySize must be a size ≥ 0');
   }
   s.httpMaxBodySize = Math.min(s.httpMaxBodySize, MAX_BODY_SIZE_CAP);
+  if (s.dnsPorts.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) {
+    throw new TapgateError('TG_ERR_CONFIG', 'dnsPorts must be ports from 1 to 65535');
+  }
   if (!Number.isFinite(s.websocketSampleRate)) {
     throw new TapgateError('TG_ERR_CONFIG', 'websocket.sampleRate must be a number');
   }

@@ -31,6 +31,7 @@ export const defaults = {
   httpMaxBodySize: 64 * 1024,
   websocketFrames: true,
   websocketSampleRate: 10,
+  dnsPorts: [53, 5353, 5355] as readonly number[],
   /** Out-of-order TCP bytes held per thread, and per connection side. */
   reassemblyMemoryBytes: 256 * 1024 * 1024,
   reassemblyPerSideBytes: 256 * 1024,

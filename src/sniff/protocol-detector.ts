@@ -9,7 +9,7 @@
  *   client starts with a TLS handshake record ....... TLS
  *   client starts with `METHOD SP` ending in HTTP/x . HTTP/1 (well-known methods decide at once)
  *   server starts with `HTTP/1.` .................... HTTP/1 (capture began mid-connection)
- *   DNS port and a plausible length-prefixed message  DNS over TCP
+ *   a DNS port and a plausible length-prefixed message  DNS over TCP (ports: sniffing.dnsPorts)
  *   anything else, or nothing decided in 8 KiB ...... unknown: stop (a connection record remains)
  */
 import { DnsStreamSniffer, looksLikeDnsMessage } from './dns/dns-sniffer.ts';
@@ -21,9 +21,6 @@ import { TlsSniffer } from './tls/tls-sniffer.ts';
 
 /** Bytes held per connection while undecided. */
 const MAX_HELD_BYTES = 8 * 1024;
-
-/** TCP ports where a stream is tried as DNS (RFC 7766) before giving up. */
-const DNS_PORTS = new Set([53, 5353, 5355]);
 
 const KNOWN_METHODS = new Set([
   'GET',
@@ -58,6 +55,8 @@ const Verdict = {
 type Verdict = (typeof Verdict)[keyof typeof Verdict];
 
 const ASCII_SPACE = 0x20;
+const ASCII_CR = 0x0d;
+const ASCII_LF = 0x0a;
 const MAX_METHOD_LENGTH = 24;
 
 /** The HTTP/1 request line test on the bytes held so far. */
@@ -65,20 +64,25 @@ function http1Request(held: Buffer): Verdict {
   let i = 0;
   for (; i < held.length && i <= MAX_METHOD_LENGTH; i++) {
     const c = held[i]!;
-    if (c === ASCII_SPACE) break;
+    if (c === ASCII_SPACE || c === ASCII_CR || c === ASCII_LF) break;
     // Methods are tokens; in practice upper-case letters, digits, '-' and '_'.
     const upper = c >= 0x41 && c <= 0x5a;
     if (!upper && c !== 0x2d && c !== 0x5f && !(c >= 0x30 && c <= 0x39)) return Verdict.Unknown;
   }
   if (i === held.length)
     return held.length > MAX_METHOD_LENGTH ? Verdict.Unknown : Verdict.Undecided;
-  if (i === 0 || held[i] !== ASCII_SPACE) return Verdict.Unknown;
-  if (KNOWN_METHODS.has(held.toString('latin1', 0, i))) return Verdict.Http1;
-  // An unusual method: accept it when the request line ends in an HTTP version.
-  const eol = held.indexOf(0x0a, i);
+  if (i === 0 || i > MAX_METHOD_LENGTH) return Verdict.Unknown;
+  const known = KNOWN_METHODS.has(held.toString('latin1', 0, i));
+  // A well-known method decides at once, even on a broken line (`OPTIONS\r\n`): servers answer
+  // those with 400, and the exchange is worth a record.
+  if (known) return Verdict.Http1;
+  if (held[i] !== ASCII_SPACE) return Verdict.Unknown;
+  // An unusual method: accept it when the request line names an HTTP version, however mangled
+  // (`CCM_POST /HTTP/1.1`, `X / HTTP/1.`).
+  const eol = held.indexOf(ASCII_LF, i);
   if (eol < 0) return held.length >= MAX_HELD_BYTES ? Verdict.Unknown : Verdict.Undecided;
   const line = held.toString('latin1', i, eol).trimEnd();
-  return /\sHTTP\/\d\.\d$/.test(line) ? Verdict.Http1 : Verdict.Unknown;
+  return line.includes('HTTP/') ? Verdict.Http1 : Verdict.Unknown;
 }
 
 function startsWith(held: Buffer, prefix: Buffer): Verdict {
@@ -179,7 +183,8 @@ export class ProtocolDetector implements StreamSniffer {
 
   #dns(bytes: Buffer): Verdict {
     const ep = this.#ctx.endpoints;
-    if (!DNS_PORTS.has(ep.serverPort) && !DNS_PORTS.has(ep.clientPort)) return Verdict.Unknown;
+    const ports = this.#ctx.config.dnsPorts;
+    if (!ports.includes(ep.serverPort) && !ports.includes(ep.clientPort)) return Verdict.Unknown;
     if (bytes.length < 2 + 12) return Verdict.Undecided;
     const len = bytes.readUInt16BE(0);
     const msg = bytes.subarray(2, 2 + len);

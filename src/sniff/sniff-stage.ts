@@ -160,7 +160,7 @@ export class SniffStage implements PacketObserver, SessionOwner {
       if (this.#state[slot]! & Ignored) return;
       // Later fragments carry no ports: the flow's own are in the table.
       const f = flows.describe(slot);
-      const build = classifyDatagram(payload, f.origPort, f.respPort);
+      const build = classifyDatagram(payload, f.origPort, f.respPort, this.#config.dnsPorts);
       if (build === null) {
         this.#state[slot]! |= Ignored;
         return;

@@ -28,6 +28,11 @@ export function nsBetween(a: Timestamp, b: Timestamp): number {
   return (b.sec - a.sec) * 1e9 + (b.nsec - a.nsec);
 }
 
+/** `now()` may hand out an object the caller reuses: keep a copy. */
+export function copyTime(t: Timestamp): Timestamp {
+  return { sec: t.sec, nsec: t.nsec };
+}
+
 export interface StreamSniffer {
   /** In-order bytes from `side`. Borrowed: valid during the call only. */
   data(side: Side, data: Buffer): void;
@@ -59,6 +64,8 @@ export interface SniffConfig {
   websocketFrames: boolean;
   /** Frames per second and direction (token bucket, burst floor(rate)); < 0 = every frame. */
   websocketSampleRate: number;
+  /** Ports where UDP payloads and TCP streams are tried as DNS (it has no magic bytes). */
+  dnsPorts: readonly number[];
 }
 
 export const defaultSniffConfig: SniffConfig = {
@@ -66,6 +73,7 @@ export const defaultSniffConfig: SniffConfig = {
   httpMaxBodySize: 64 * 1024,
   websocketFrames: true,
   websocketSampleRate: 10,
+  dnsPorts: [53, 5353, 5355],
 };
 
 /** The hard cap GOST applies to `http.maxBodySize`. */

@@ -10,7 +10,7 @@
  * Every command runs BENCH_RUNS times (default 3) after a warm page cache; the median wall time is
  * reported with its user+system CPU and peak RSS (GNU time). tapgate runs the compiled CLI
  * (rebuilt when src/ is newer than dist/) with every WebSocket frame a record
- * (`--websocket-sample-rate -1`), so that its records can be counted against tshark's output.
+ * (`--websocket-sample-rate=-1`), so that its records can be counted against tshark's output.
  * tshark runs once more, untimed, to a file: its lines are counted per protocol and set beside
  * tapgate's records and what the generators reported.
  *
@@ -129,7 +129,7 @@ const tapgate = (...extra: string[]): string[] => [
   '--no-progress',
   ...extra,
 ];
-const sniffFlags = ['--websocket-sample-rate=-1']; // '… -1' would be read as a flag
+const sniffFlags = ['--websocket-sample-rate=-1']; // with a space, parseArgs takes -1 for a flag
 
 /** tshark's fields: the ones tapgate's records hold, as far as tshark has them. */
 const TSHARK_FIELDS = [

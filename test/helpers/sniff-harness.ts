@@ -1,13 +1,17 @@
 /**
- * Drives a sniffer outside the capture pipeline: a recording SniffContext, and feeders that hand
- * the same stream over whole, byte by byte, or split at a given offset, so a test can check that
- * every way of cutting the bytes gives the same records.
+ * Drives a sniffer outside the capture pipeline: a recording SniffContext, hand-over factories
+ * that fail or record, and feeders that hand the same stream over whole, byte by byte, or split at
+ * a given offset, so a test can check that every way of cutting the bytes gives the same records.
  */
+import assert from 'node:assert/strict';
 import type { RecordUnit } from '../../src/record/record-types.ts';
 import {
   defaultSniffConfig,
   type ConnectionEndpoints,
   type DatagramSniffer,
+  type H2cUpgrade,
+  type Side,
+  type SnifferFactories,
   type SniffConfig,
   type SniffContext,
   type StreamSniffer,
@@ -48,6 +52,77 @@ export function recordingContext(
   };
 }
 
+/** What a run left in its context, comparable across feed modes. */
+export interface Outcome {
+  units: RecordUnit[];
+  errors: RecordingContext['errors'];
+}
+
+export function outcome(ctx: RecordingContext): Outcome {
+  return { units: ctx.units, errors: ctx.errors };
+}
+
+/** Factories that fail the test if a connection is ever handed over (plain HTTP/1 tests). */
+export const NO_HAND_OVER: SnifferFactories = {
+  http2: () => assert.fail('unexpected HTTP/2 hand-over'),
+  tunnel: () => assert.fail('unexpected tunnel hand-over'),
+};
+
+/** A sniffer that keeps what it is handed (copies: the bytes are borrowed). */
+export class RecordingSniffer implements StreamSniffer {
+  readonly bytes: [Buffer[], Buffer[]] = [[], []];
+  readonly gaps = [0, 0];
+  readonly ended = [false, false];
+  readonly wanted = [true, true];
+
+  data(side: Side, data: Buffer): void {
+    assert.ok(this.wanted[side], 'data after wants() went false');
+    this.bytes[side].push(Buffer.from(data)); // borrowed: copy
+  }
+  gap(side: Side, bytes: number): void {
+    this.gaps[side]! += bytes;
+  }
+  end(side: Side): void {
+    assert.equal(this.ended[side], false, 'end() twice');
+    this.ended[side] = true;
+  }
+  wants(side: Side): boolean {
+    return this.wanted[side]!;
+  }
+  received(side: Side): Buffer {
+    return Buffer.concat(this.bytes[side]);
+  }
+}
+
+/** One hand-over a sniffer asked its factories for. */
+export interface HandOver {
+  kind: 'http2' | 'tunnel';
+  ctx: SniffContext;
+  upgrade: H2cUpgrade | null;
+  sniffer: RecordingSniffer;
+}
+
+/** Factories that hand out RecordingSniffers and list each call in `calls`. */
+export function recordingFactories(): { factories: SnifferFactories; calls: HandOver[] } {
+  const calls: HandOver[] = [];
+  const make = (
+    kind: HandOver['kind'],
+    ctx: SniffContext,
+    upgrade: H2cUpgrade | null,
+  ): StreamSniffer => {
+    const sniffer = new RecordingSniffer();
+    calls.push({ kind, ctx, upgrade, sniffer });
+    return sniffer;
+  };
+  return {
+    calls,
+    factories: {
+      http2: (ctx, upgrade) => make('http2', ctx, upgrade),
+      tunnel: (ctx) => make('tunnel', ctx, null),
+    },
+  };
+}
+
 /** How to cut each chunk before delivery. */
 export type FeedMode = { kind: 'whole' } | { kind: 'bytewise' } | { kind: 'split'; at: number };
 
@@ -74,6 +149,23 @@ export function feedStream(sniffer: StreamSniffer, chunks: FollowChunk[], mode: 
 export function splitOffsets(chunks: FollowChunk[], limit = 4096): number[] {
   const longest = Math.min(limit, Math.max(0, ...chunks.map((c) => c.data.length)));
   return Array.from({ length: longest }, (_, i) => i + 1);
+}
+
+/**
+ * Runs `run` (a fresh sniffer fed `chunks` in the given mode) whole, byte by byte and split at
+ * every offset up to `limit`: every run must give what the whole run gave, which is returned.
+ */
+export function assertCutIndependent<T>(
+  chunks: FollowChunk[],
+  run: (mode: FeedMode) => T,
+  limit?: number,
+): T {
+  const whole = run({ kind: 'whole' });
+  assert.deepStrictEqual(run({ kind: 'bytewise' }), whole, 'bytewise');
+  for (const at of splitOffsets(chunks, limit)) {
+    assert.deepStrictEqual(run({ kind: 'split', at }), whole, `split at ${at}`);
+  }
+  return whole;
 }
 
 function deliver(sniffer: StreamSniffer, side: 0 | 1, data: Buffer): void {

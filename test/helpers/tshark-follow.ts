@@ -59,11 +59,30 @@ export function tcpStreamIndexes(path: string): number[] {
   ].sort((a, b) => a - b);
 }
 
-/** The reassembled bytes of TCP stream `index` as tshark follows it. */
-export function followTcpStream(path: string, index: number): FollowedStream {
-  const out = tshark(['-r', path, '-q', '-z', `follow,tcp,raw,${index}`]);
-  const stream: FollowedStream = { index, client: '', server: '', chunks: [] };
+/** The server's port, from tshark's `Node 1: address:port` line. */
+export function serverPortOf(stream: FollowedStream): number {
+  return Number(stream.server.slice(stream.server.lastIndexOf(':') + 1));
+}
+
+/**
+ * The reassembled bytes of TCP streams `indexes` as tshark follows them, in one tshark run
+ * (`-z follow,tcp,raw,N` repeated, one output section per stream): starting tshark once per stream
+ * costs seconds on a capture with dozens of streams. Returned in the order of `indexes`.
+ */
+export function followTcpStreams(path: string, indexes: readonly number[]): FollowedStream[] {
+  const args = ['-r', path, '-q'];
+  for (const i of indexes) args.push('-z', `follow,tcp,raw,${i}`);
+  const out = tshark(args);
+  const byIndex = new Map<number, FollowedStream>();
+  let stream: FollowedStream | undefined;
   for (const line of out.split('\n')) {
+    const filter = /^Filter: tcp\.stream eq (\d+)$/.exec(line);
+    if (filter) {
+      stream = { index: Number(filter[1]), client: '', server: '', chunks: [] };
+      byIndex.set(stream.index, stream);
+      continue;
+    }
+    if (stream === undefined) continue;
     const node = /^Node ([01]): (.*)$/.exec(line);
     if (node) {
       if (node[1] === '0') stream.client = node[2]!;
@@ -74,11 +93,23 @@ export function followTcpStream(path: string, index: number): FollowedStream {
     if (!hex) continue;
     stream.chunks.push({ side: hex[1] === '\t' ? 1 : 0, data: Buffer.from(hex[2]!, 'hex') });
   }
-  return stream;
+  return indexes.map(
+    (index) => byIndex.get(index) ?? { index, client: '', server: '', chunks: [] },
+  );
+}
+
+/** Streams 0..count-1 (what `followTcpStreams` takes for the first `count` streams). */
+export function firstStreams(count: number): number[] {
+  return Array.from({ length: count }, (_, i) => i);
+}
+
+/** The reassembled bytes of TCP stream `index` as tshark follows it. */
+export function followTcpStream(path: string, index: number): FollowedStream {
+  return followTcpStreams(path, [index])[0]!;
 }
 
 export function followAllTcpStreams(path: string): FollowedStream[] {
-  return tcpStreamIndexes(path).map((i) => followTcpStream(path, i));
+  return followTcpStreams(path, tcpStreamIndexes(path));
 }
 
 export interface UdpDatagram {

@@ -228,3 +228,49 @@ test('on a terminal a progress bar is drawn on stderr while reading', async () =
   const plain = await runCli(['capture', '-r', synth, '-w', join(work, 'notty')]);
   assert.doesNotMatch(plain.stderr + plain.stdout, /packets\/s \|/);
 });
+
+test('--records alone: JSON lines on stdout or in a file, named pcaps with -w, flags checked', async () => {
+  // stdout: one JSON object per line, one HTTP record per request of the capture.
+  const r = await runCli(['capture', '-r', http, '--records', '-', '-q']);
+  assert.equal(r.code, 0, r.stderr);
+  const lines = r.stdout.split('\n').filter(Boolean);
+  const recs = lines.map((l) => JSON.parse(l) as { proto?: string; http?: { statusCode: number } });
+  assert.equal(recs.filter((x) => x.proto === 'http' && x.http).length, 37);
+
+  // A file, with pcaps: every record names the file its packets went to, and the summary counts.
+  const out = join(work, 'rec');
+  const file = join(work, 'records.jsonl');
+  const s = await runCli(['capture', '-r', http, '-w', out, '--records', file]);
+  assert.equal(s.code, 0, s.stderr);
+  assert.match(s.stdout, /records +37 \(http 37\) from 1 sniffed flows/);
+  // The one connection lasts 6 minutes over 7 files: each record names the files from the
+  // flow's start up to its own time, so the lists grow as the connection goes on.
+  const pcaps = files(out).map((f) => f.slice(out.length + 1));
+  assert.ok(pcaps.length > 1);
+  let previous: string[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
+    const rec = JSON.parse(line) as {
+      flow: { pcap: string[] };
+    };
+    assert.deepEqual(rec.flow.pcap, pcaps.slice(0, rec.flow.pcap.length));
+    assert.ok(rec.flow.pcap.length >= Math.max(1, previous.length));
+    previous = rec.flow.pcap;
+  }
+  // The last exchange is in the last file but one: the connection's close came a minute later.
+  assert.equal(previous.length, pcaps.length - 1);
+
+  const bad = await runCli([
+    'capture',
+    '-r',
+    http,
+    '--records',
+    '-',
+    '--websocket-sample-rate',
+    'x',
+  ]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--websocket-sample-rate: "x" is not a number/);
+  const noDir = await runCli(['capture', '-r', http, '--records', join(work, 'nope', 'r.jsonl')]);
+  assert.equal(noDir.code, 2);
+  assert.match(noDir.stderr, /cannot open records file/);
+});

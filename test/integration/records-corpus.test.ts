@@ -105,11 +105,11 @@ function checkHttp(capture: string, records: Rec[]): void {
     const orphan = e.orphan_response as Json | undefined;
     if (orphan) {
       // tshark pairs nothing with it (its request line was malformed); we record the response,
-      // alone or paired with what we could parse of the request.
-      take(
-        pool,
-        (r) => r.http!.statusCode === orphan.status,
-        `orphan response ${String(orphan.status)}`,
+      // alone or paired with what we could parse of the request (then that record answers a
+      // request line above as well, so it is looked for among all records).
+      assert.ok(
+        records.some((r) => r.http?.statusCode === orphan.status),
+        `orphan response ${JSON.stringify(orphan.status)}`,
       );
       continue;
     }

@@ -214,3 +214,53 @@ capture:
   });
   assert.throws(() => resolveCaptureConfig({}), { code: 'TG_ERR_USAGE', message: /-i INTERFACE/ });
 });
+
+test('records and sniffing settings from YAML, GOST rules for the body size', () => {
+  const patch = parseCaptureConfig(
+    `
+capture:
+  read: in.pcap
+  records: /var/log/tapgate/records.jsonl
+  sniffing:
+    http.body: true
+    http.maxBodySize: 16M
+    websocket: false
+    websocket.sampleRate: -1
+    dnsPorts: [53, 5353, 8053]
+    reassemblyMemory: 64M
+    reassemblyBufferPerSide: 128k
+`,
+    'tapgate.yaml',
+  );
+  const c = resolveCaptureConfig(patch);
+  assert.equal(c.recordsPath, '/var/log/tapgate/records.jsonl');
+  assert.deepEqual(c.sniff, {
+    httpBody: true,
+    httpMaxBodySize: 1024 * 1024, // capped at 1 MiB, as GOST caps it
+    websocketFrames: false,
+    websocketSampleRate: -1,
+    dnsPorts: [53, 5353, 8053],
+    reassemblyMemoryBytes: 64 * 1024 * 1024,
+    reassemblyPerSideBytes: 128 * 1024,
+  });
+  // 0 means GOST's default, 64 KiB; without records nothing is set.
+  const d = resolveCaptureConfig({ input: 'x.pcap', sniff: { httpMaxBodySize: 0 } });
+  assert.equal(d.sniff.httpMaxBodySize, 64 * 1024);
+  assert.equal(d.recordsPath, null);
+  assert.throws(
+    () => parseCaptureConfig('capture:\n  sniffing:\n    http.bodies: true\n', 'f.yaml'),
+    { code: 'TG_ERR_CONFIG', message: /f\.yaml:3.*http\.bodies/ },
+  );
+  assert.throws(
+    () => parseCaptureConfig('capture:\n  sniffing:\n    websocket.sampleRate: lots\n', 'f.yaml'),
+    { code: 'TG_ERR_CONFIG', message: /lots/ },
+  );
+  assert.throws(() => parseCaptureConfig('capture:\n  sniffing:\n    dnsPorts: [99999]\n', 'f'), {
+    code: 'TG_ERR_CONFIG',
+    message: /99999.*not a port/,
+  });
+  assert.throws(
+    () => resolveCaptureConfig({ input: 'x', sniff: { reassemblyPerSideBytes: 100 } }),
+    { code: 'TG_ERR_CONFIG', message: /reassemblyBufferPerSide/ },
+  );
+});

@@ -9,7 +9,6 @@
  * Where tshark's view differs from ours, the difference is listed with the reason (`Known`).
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { DecodeIssue } from '../../src/decode/decode-errors.ts';
 import { IpProto, PacketDecoder } from '../../src/decode/packet-decoder.ts';
@@ -20,6 +19,8 @@ import { readPcap } from '../helpers/pcap-file.ts';
 import {
   corpusCapture,
   corpusExpected,
+  firstStreams,
+  followTcpStreams,
   type FollowChunk,
   type FollowedStream,
 } from '../helpers/tshark-follow.ts';
@@ -169,38 +170,6 @@ function reassemble(packets: Packet[], cut: Cut): Connection[] {
   return all;
 }
 
-/**
- * `followTcpStream` for streams 0..count-1 in one tshark run (same output format, one section per
- * stream): starting tshark once per stream costs most of this file's time budget on a busy host.
- */
-function followStreams(path: string, count: number): FollowedStream[] {
-  const args = ['-n', '-r', path, '-q'];
-  for (let i = 0; i < count; i++) args.push('-z', `follow,tcp,raw,${i}`);
-  const out = execFileSync('tshark', args, {
-    encoding: 'utf8',
-    maxBuffer: 64 << 20,
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  const streams: FollowedStream[] = [];
-  let cur: FollowedStream | undefined;
-  for (const line of out.split('\n')) {
-    const filter = /^Filter: tcp\.stream eq (\d+)$/.exec(line);
-    const node = /^Node ([01]): (.*)$/.exec(line);
-    const hex = /^(\t?)([0-9a-f]+)$/.exec(line);
-    if (filter) {
-      cur = { index: Number(filter[1]), client: '', server: '', chunks: [] };
-      streams[cur.index] = cur;
-    } else if (cur && node) {
-      if (node[1] === '0') cur.client = node[2]!;
-      else cur.server = node[2]!;
-    } else if (cur && hex) {
-      cur.chunks.push({ side: hex[1] === '\t' ? 1 : 0, data: Buffer.from(hex[2]!, 'hex') });
-    }
-  }
-  assert.equal(streams.length, count);
-  return streams;
-}
-
 /** tshark 4.0 writes a hole into follow output as this text (NUL-terminated) instead of bytes. */
 const MISSING = /^\[(\d+) bytes missing in capture file\]\0$/;
 
@@ -322,7 +291,7 @@ for (const [capture, k] of Object.entries(known)) {
     const whole = reassemble(packets, { kind: 'whole' });
     const streams = corpusExpected(capture, 'tcp');
     assert.equal(whole.length, streams.length, 'one connection per tshark stream');
-    const follows = followStreams(corpusCapture(capture), streams.length);
+    const follows = followTcpStreams(corpusCapture(capture), firstStreams(streams.length));
     whole.forEach((c, i) => {
       checkStream(capture, i, c, k, streams[i]!, follows[i]!);
     });

@@ -6,20 +6,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RecordUnit } from '../../src/record/record-types.ts';
-import { goIpString, hostWithPort } from '../../src/sniff/http1/client-ip.ts';
+import { goIpString, hostWithPort } from '../../src/sniff/client-ip.ts';
 import { Http1Sniffer } from '../../src/sniff/http1/http1-sniffer.ts';
-import {
-  Side,
-  type SnifferFactories,
-  type SniffConfig,
-  type Timestamp,
-} from '../../src/sniff/sniffer.ts';
-import { recordingContext, type RecordingContext } from '../helpers/sniff-harness.ts';
-
-const NO_HAND_OVER: SnifferFactories = {
-  http2: () => assert.fail('unexpected HTTP/2 hand-over'),
-  tunnel: () => assert.fail('unexpected tunnel hand-over'),
-};
+import { Side, type SniffConfig, type Timestamp } from '../../src/sniff/sniffer.ts';
+import { NO_HAND_OVER, recordingContext, type RecordingContext } from '../helpers/sniff-harness.ts';
 
 type Step = [Side, string | Buffer] | [Side, 'gap', number] | ['time', number];
 

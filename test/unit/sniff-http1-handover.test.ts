@@ -7,18 +7,14 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RecordUnit } from '../../src/record/record-types.ts';
 import { Http1Sniffer } from '../../src/sniff/http1/http1-sniffer.ts';
+import { Side } from '../../src/sniff/sniffer.ts';
 import {
-  Side,
-  type H2cUpgrade,
-  type SnifferFactories,
-  type SniffContext,
-  type StreamSniffer,
-} from '../../src/sniff/sniffer.ts';
-import {
+  assertCutIndependent,
   feedStream,
   recordingContext,
-  splitOffsets,
+  recordingFactories,
   type FeedMode,
+  type HandOver,
   type RecordingContext,
 } from '../helpers/sniff-harness.ts';
 import {
@@ -27,59 +23,6 @@ import {
   followTcpStream,
   type FollowChunk,
 } from '../helpers/tshark-follow.ts';
-
-/** A sniffer that keeps what it is handed. */
-class RecordingSniffer implements StreamSniffer {
-  readonly bytes: [Buffer[], Buffer[]] = [[], []];
-  readonly gaps = [0, 0];
-  readonly ended = [false, false];
-  readonly wanted = [true, true];
-
-  data(side: Side, data: Buffer): void {
-    assert.ok(this.wanted[side], 'data after wants() went false');
-    this.bytes[side].push(Buffer.from(data)); // borrowed: copy
-  }
-  gap(side: Side, bytes: number): void {
-    this.gaps[side]! += bytes;
-  }
-  end(side: Side): void {
-    assert.equal(this.ended[side], false, 'end() twice');
-    this.ended[side] = true;
-  }
-  wants(side: Side): boolean {
-    return this.wanted[side]!;
-  }
-  received(side: Side): Buffer {
-    return Buffer.concat(this.bytes[side]);
-  }
-}
-
-interface HandOver {
-  kind: 'http2' | 'tunnel';
-  ctx: SniffContext;
-  upgrade: H2cUpgrade | null;
-  sniffer: RecordingSniffer;
-}
-
-function recordingFactories(): { factories: SnifferFactories; calls: HandOver[] } {
-  const calls: HandOver[] = [];
-  const make = (
-    kind: HandOver['kind'],
-    ctx: SniffContext,
-    upgrade: H2cUpgrade | null,
-  ): StreamSniffer => {
-    const sniffer = new RecordingSniffer();
-    calls.push({ kind, ctx, upgrade, sniffer });
-    return sniffer;
-  };
-  return {
-    calls,
-    factories: {
-      http2: (ctx, upgrade) => make('http2', ctx, upgrade),
-      tunnel: (ctx) => make('tunnel', ctx, null),
-    },
-  };
-}
 
 interface Run {
   ctx: RecordingContext;
@@ -111,15 +54,7 @@ function summary(r: Run): unknown {
 }
 
 function assertSplitInvariant(chunks: FollowChunk[], serverPort = 80): void {
-  const whole = summary(run(chunks, { kind: 'whole' }, serverPort));
-  assert.deepStrictEqual(summary(run(chunks, { kind: 'bytewise' }, serverPort)), whole);
-  for (const at of splitOffsets(chunks)) {
-    assert.deepStrictEqual(
-      summary(run(chunks, { kind: 'split', at }, serverPort)),
-      whole,
-      `split at ${at}`,
-    );
-  }
+  assertCutIndependent(chunks, (mode) => summary(run(chunks, mode, serverPort)));
 }
 
 function chunk(side: 0 | 1, text: string | Buffer): FollowChunk {

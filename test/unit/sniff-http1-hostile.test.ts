@@ -6,17 +6,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { ChunkQueue } from '../../src/sniff/http1/chunk-queue.ts';
 import { Http1Sniffer } from '../../src/sniff/http1/http1-sniffer.ts';
-import { Side, type SnifferFactories, type SniffConfig } from '../../src/sniff/sniffer.ts';
+import { Side, type SniffConfig } from '../../src/sniff/sniffer.ts';
 import { rng } from '../helpers/random.ts';
-import { recordingContext, type RecordingContext } from '../helpers/sniff-harness.ts';
+import { NO_HAND_OVER, recordingContext, type RecordingContext } from '../helpers/sniff-harness.ts';
 import { corpusCapture, followTcpStream } from '../helpers/tshark-follow.ts';
-
-const NO_HAND_OVER: SnifferFactories = {
-  http2: () => assert.fail('unexpected HTTP/2 hand-over'),
-  tunnel: () => assert.fail('unexpected tunnel hand-over'),
-};
 
 function open(config: Partial<SniffConfig> = {}): { ctx: RecordingContext; http: Http1Sniffer } {
   const ctx = recordingContext(config);
@@ -308,39 +302,6 @@ describe('garbage', () => {
       finish(http);
       for (const u of ctx.units) assert.ok((u.http!.response.body?.length ?? 0) <= 256);
     }
-  });
-});
-
-describe('ChunkQueue', () => {
-  test('views inside one chunk, copies across chunks, leftovers survive the caller scribbling', () => {
-    const q = new ChunkQueue();
-    const a = Buffer.from('hello wor');
-    q.push(a);
-    assert.equal(q.indexOf(0x0a, 100), -1);
-    const view = q.consume(5);
-    assert.equal(view.buffer, a.buffer); // a view, not a copy
-    q.retain();
-    a.fill(0x2e); // the caller reuses its buffer
-    q.push(Buffer.from('ld\nrest'));
-    assert.equal(q.indexOf(0x0a, 100), 6);
-    assert.equal(q.consume(7).toString(), ' world\n');
-    assert.equal(q.size, 4);
-    assert.deepStrictEqual(Buffer.concat(q.drain()), Buffer.from('rest'));
-    assert.equal(q.size, 0);
-  });
-
-  test('a line trickling in one byte per call is scanned once and kept in few blocks', () => {
-    const q = new ChunkQueue();
-    const line = Buffer.from(`${'x'.repeat(20_000)}\n`);
-    for (let i = 0; i < line.length; i++) {
-      const one = Buffer.from([line[i]!]);
-      q.push(one);
-      const lf = q.indexOf(0x0a, 64 * 1024);
-      assert.equal(lf, i === line.length - 1 ? i : -1);
-      q.retain();
-      one.fill(0);
-    }
-    assert.deepStrictEqual(q.consume(line.length), line);
   });
 });
 

@@ -5,28 +5,24 @@
  * fixture is fed whole, byte by byte and split at every offset.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import type { RecordUnit } from '../../src/record/record-types.ts';
 import { Http1Sniffer } from '../../src/sniff/http1/http1-sniffer.ts';
+import { MAX_BODY_SIZE_CAP, Side, type Timestamp } from '../../src/sniff/sniffer.ts';
 import {
-  MAX_BODY_SIZE_CAP,
-  Side,
-  type SnifferFactories,
-  type Timestamp,
-} from '../../src/sniff/sniffer.ts';
-import {
+  assertCutIndependent,
+  NO_HAND_OVER,
   recordingContext,
-  splitOffsets,
   type FeedMode,
-  type RecordingContext,
+  type Outcome,
 } from '../helpers/sniff-harness.ts';
 import {
   corpusCapture,
   corpusExpected,
+  firstStreams,
   followTcpStream,
+  followTcpStreams,
   type FollowChunk,
-  type FollowedStream,
 } from '../helpers/tshark-follow.ts';
 
 interface TsharkMessage {
@@ -46,12 +42,6 @@ interface TsharkRow extends TsharkMessage {
 }
 
 type Step = FollowChunk | { side: 0 | 1; gap: number };
-type Outcome = { units: RecordUnit[]; errors: RecordingContext['errors'] };
-
-const NO_HAND_OVER: SnifferFactories = {
-  http2: () => assert.fail('unexpected HTTP/2 hand-over'),
-  tunnel: () => assert.fail('unexpected tunnel hand-over'),
-};
 
 const BASE_SEC = 1_700_000_000;
 function at(step: number): Timestamp {
@@ -92,17 +82,10 @@ function cut(data: Buffer, mode: FeedMode): Buffer[] {
   return Array.from({ length: data.length }, (_, i) => data.subarray(i, i + 1));
 }
 
-/** Byte by byte and split at every offset give what `whole` gave. */
-function assertSplitInvariant(steps: Step[], whole: Outcome): void {
-  assert.deepStrictEqual(feedSteps(steps, { kind: 'bytewise' }), whole);
+/** Fed whole, byte by byte and split at every offset, `steps` give the same outcome (returned). */
+function cutIndependent(steps: Step[]): Outcome {
   const chunks = steps.filter((s): s is FollowChunk => 'data' in s);
-  for (const offset of splitOffsets(chunks)) {
-    assert.deepStrictEqual(
-      feedSteps(steps, { kind: 'split', at: offset }),
-      whole,
-      `split at ${offset}`,
-    );
-  }
+  return assertCutIndependent(chunks, (mode) => feedSteps(steps, mode));
 }
 
 /** tshark follow shows a hole as the text `[N bytes missing in capture file]`: make it a gap. */
@@ -157,38 +140,9 @@ function assertMatchesTshark(units: RecordUnit[], rows: TsharkRow[]): void {
   });
 }
 
-/**
- * Every TCP stream of a capture in one tshark run (`-z follow` repeated): zk-http-methods has 49
- * streams, and one tshark process per stream (followTcpStream) takes seconds. Same output format.
- */
-function followEveryStream(capture: string, count: number): FollowedStream[] {
-  const args = ['-n', '-r', corpusCapture(capture), '-q'];
-  for (let i = 0; i < count; i++) args.push('-z', `follow,tcp,raw,${i}`);
-  const out = execFileSync('tshark', args, {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  const streams: FollowedStream[] = [];
-  let current: FollowedStream | null = null;
-  for (const line of out.split('\n')) {
-    const filter = /^Filter: tcp\.stream eq (\d+)$/.exec(line);
-    if (filter) {
-      current = { index: Number(filter[1]), client: '', server: '', chunks: [] };
-      streams.push(current);
-      continue;
-    }
-    const node = /^Node ([01]): (.*)$/.exec(line);
-    if (current === null || node) continue;
-    const hex = /^(\t?)([0-9a-f]+)$/.exec(line);
-    if (hex)
-      current.chunks.push({ side: hex[1] === '\t' ? 1 : 0, data: Buffer.from(hex[2]!, 'hex') });
-  }
-  return streams.sort((a, b) => a.index - b.index);
-}
-
 describe('HTTP/1 corpus captures with malformed or missing bytes', () => {
   test('zk-http-methods.pcap: odd methods, malformed request lines, orphan responses', () => {
-    const streams = followEveryStream('zk-http-methods.pcap', 49);
+    const streams = followTcpStreams(corpusCapture('zk-http-methods.pcap'), firstStreams(49));
     assert.equal(streams.length, 49);
     // The one-shot follow reads like the helper's.
     assert.deepStrictEqual(
@@ -199,7 +153,7 @@ describe('HTTP/1 corpus captures with malformed or missing bytes', () => {
     const seen = new Map<string, number>();
     for (const stream of streams) {
       const rows = rowsOf('zk-http-methods.pcap', stream.index);
-      const whole = feedSteps(stream.chunks, { kind: 'whole' });
+      const whole = cutIndependent(stream.chunks);
       assertMatchesTshark(whole.units, rows);
       // Every response ended where its framing said (a HEAD response has no body, …).
       assert.ok(whole.units.every((u) => u.err === ''));
@@ -213,7 +167,6 @@ describe('HTTP/1 corpus captures with malformed or missing bytes', () => {
         } else if (r.version === '') bump(expected, 'missing_version');
         else if (r.version !== 'HTTP/1.1') bump(expected, 'bad_version');
       }
-      assertSplitInvariant(stream.chunks, whole);
     }
     assert.deepStrictEqual(seen, expected);
   });
@@ -232,7 +185,7 @@ describe('HTTP/1 corpus captures with malformed or missing bytes', () => {
       more!,
       { side: 1, gap: 283 - 30 },
     ];
-    const whole = feedSteps(steps, { kind: 'whole' });
+    const whole = cutIndependent(steps);
     assert.deepStrictEqual(whole.errors, []);
     // tshark reports the cut version `HTT` and status 200, and so do the records.
     assertMatchesTshark(whole.units, rowsOf('zk-snaplen96-http.pcap', 0));
@@ -242,14 +195,13 @@ describe('HTTP/1 corpus captures with malformed or missing bytes', () => {
     assert.equal(unit.outputBytes, 30);
     // `Date: Tue, 16` never got its line ending: only complete field lines are kept.
     assert.deepStrictEqual(unit.http!.response.header, new Map());
-    assertSplitInvariant(steps, whole);
   });
 
   test('sv-http10-gap.pcap: a gap inside a Content-Length body is absorbed', () => {
     const stream = followTcpStream(corpusCapture('sv-http10-gap.pcap'), 0);
     const steps = withGaps(stream.chunks);
     assert.ok(steps.some((s) => 'gap' in s && s.gap === 14));
-    const whole = feedSteps(steps, { kind: 'whole' });
+    const whole = cutIndependent(steps);
     assert.deepStrictEqual(whole.errors, []);
     const rows = rowsOf('sv-http10-gap.pcap', 0);
     assert.deepStrictEqual(
@@ -288,7 +240,6 @@ describe('HTTP/1 corpus captures with malformed or missing bytes', () => {
       clientSteps.map(at),
     );
     assert.deepStrictEqual(whole.units[1]!.end, at(9)); // the last 14 bytes of /2's body
-    assertSplitInvariant(steps, whole);
   });
 });
 

@@ -9,15 +9,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RecordUnit } from '../../src/record/record-types.ts';
 import { Http1Sniffer } from '../../src/sniff/http1/http1-sniffer.ts';
+import { MAX_BODY_SIZE_CAP, type SniffConfig } from '../../src/sniff/sniffer.ts';
 import {
-  MAX_BODY_SIZE_CAP,
-  type SnifferFactories,
-  type SniffConfig,
-} from '../../src/sniff/sniffer.ts';
-import {
+  assertCutIndependent,
   feedStream,
+  NO_HAND_OVER,
+  outcome,
   recordingContext,
-  splitOffsets,
   type FeedMode,
   type RecordingContext,
 } from '../helpers/sniff-harness.ts';
@@ -25,6 +23,7 @@ import {
   corpusCapture,
   corpusExpected,
   followTcpStream,
+  serverPortOf,
   type FollowChunk,
   type FollowedStream,
 } from '../helpers/tshark-follow.ts';
@@ -50,12 +49,6 @@ interface TsharkRow extends TsharkMessage {
 
 const FULL_CAPTURE: Partial<SniffConfig> = { httpBody: true, httpMaxBodySize: MAX_BODY_SIZE_CAP };
 
-/** Factories that fail the test if a plain HTTP connection is ever handed over. */
-const NO_HAND_OVER: SnifferFactories = {
-  http2: () => assert.fail('unexpected HTTP/2 hand-over'),
-  tunnel: () => assert.fail('unexpected tunnel hand-over'),
-};
-
 function sniff(
   chunks: FollowChunk[],
   mode: FeedMode,
@@ -67,25 +60,14 @@ function sniff(
   return ctx;
 }
 
-function outcome(ctx: RecordingContext): {
-  units: RecordUnit[];
-  errors: RecordingContext['errors'];
-} {
-  return { units: ctx.units, errors: ctx.errors };
-}
-
 /** Whole, byte by byte and split at every offset (up to `limit`) give the same records. */
 function assertSplitInvariant(stream: FollowedStream, limit?: number): void {
-  const port = Number(stream.server.split(':').pop());
-  const whole = outcome(sniff(stream.chunks, { kind: 'whole' }, FULL_CAPTURE, port));
-  assert.deepStrictEqual(
-    outcome(sniff(stream.chunks, { kind: 'bytewise' }, FULL_CAPTURE, port)),
-    whole,
+  const port = serverPortOf(stream);
+  assertCutIndependent(
+    stream.chunks,
+    (mode) => outcome(sniff(stream.chunks, mode, FULL_CAPTURE, port)),
+    limit,
   );
-  for (const at of splitOffsets(stream.chunks, limit)) {
-    const split = outcome(sniff(stream.chunks, { kind: 'split', at }, FULL_CAPTURE, port));
-    assert.deepStrictEqual(split, whole, `split at ${at}`);
-  }
 }
 
 /** Go's `ContentLength` for a response tshark describes (what GOST records with capture off). */
@@ -202,7 +184,7 @@ describe('HTTP/1 corpus captures', () => {
   for (const capture of CLEAN) {
     test(capture, () => {
       const stream = followTcpStream(corpusCapture(capture), 0);
-      const port = Number(stream.server.split(':').pop());
+      const port = serverPortOf(stream);
       const on = sniff(stream.chunks, { kind: 'whole' }, FULL_CAPTURE, port);
       assert.deepStrictEqual(on.errors, []);
       assertMatchesTshark(on.units, rowsOf(capture, stream.index), port);

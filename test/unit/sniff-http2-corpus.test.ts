@@ -11,15 +11,16 @@ import type { HeaderMap, RecordUnit } from '../../src/record/record-types.ts';
 import { createHttp2Sniffer } from '../../src/sniff/http2/http2-sniffer.ts';
 import type { H2cUpgrade, SniffConfig } from '../../src/sniff/sniffer.ts';
 import {
+  assertCutIndependent,
   feedStream,
   recordingContext,
-  splitOffsets,
   type FeedMode,
 } from '../helpers/sniff-harness.ts';
 import {
   corpusCapture,
   corpusExpected,
   followAllTcpStreams,
+  serverPortOf,
   type FollowChunk,
   type FollowedStream,
 } from '../helpers/tshark-follow.ts';
@@ -47,23 +48,13 @@ function run(
 }
 
 /** Whole, byte by byte and every split offset give the same records and errors. */
-function assertCutIndependent(
+function cutIndependent(
   chunks: FollowChunk[],
   serverPort: number,
   config: Partial<SniffConfig>,
   upgrade: (() => H2cUpgrade) | null = null,
 ): Run {
-  const whole = run(chunks, { kind: 'whole' }, serverPort, config, upgrade);
-  assert.deepStrictEqual(run(chunks, { kind: 'bytewise' }, serverPort, config, upgrade), whole);
-  for (const at of splitOffsets(chunks)) {
-    const split = run(chunks, { kind: 'split', at }, serverPort, config, upgrade);
-    assert.deepStrictEqual(split, whole, `split at ${at}`);
-  }
-  return whole;
-}
-
-function portOf(endpoint: string): number {
-  return Number(endpoint.slice(endpoint.lastIndexOf(':') + 1));
+  return assertCutIndependent(chunks, (mode) => run(chunks, mode, serverPort, config, upgrade));
 }
 
 /** tshark's frame bytes (header + payload) per (TCP stream, h2 stream, direction), by frame type. */
@@ -150,8 +141,8 @@ function sortedJson(items: Record<string, unknown>[]): string[] {
 test('lx-h2c-prior-knowledge: 21 streams as tshark sees them, cut-independent', () => {
   const capture = 'lx-h2c-prior-knowledge.pcap';
   const [stream] = followAllTcpStreams(corpusCapture(capture)) as [FollowedStream];
-  const serverPort = portOf(stream.server);
-  const got = assertCutIndependent(stream.chunks, serverPort, { httpBody: true });
+  const serverPort = serverPortOf(stream);
+  const got = cutIndependent(stream.chunks, serverPort, { httpBody: true });
   assert.deepStrictEqual(got.errors, []);
   assert.deepStrictEqual(got.wants, [false, false]);
 
@@ -228,7 +219,7 @@ test('ar-h2c-nghttp2: the 16 KiB HPACK block tshark could not decode, and a push
   const capture = 'ar-h2c-nghttp2.pcap';
   const [stream] = followAllTcpStreams(corpusCapture(capture)) as [FollowedStream];
   const config = { httpBody: true, httpMaxBodySize: 16 * 1024 };
-  const got = assertCutIndependent(stream.chunks, portOf(stream.server), config);
+  const got = cutIndependent(stream.chunks, serverPortOf(stream), config);
   assert.deepStrictEqual(got.errors, []);
   const expected = corpusExpected(capture, 'http2');
   const byStream = new Map(expected.map((e) => [e.h2_stream as number, e]));
@@ -354,7 +345,7 @@ test('sv-h2c-upgrade-range: stream 1 is the upgraded HTTP/1 request, three conne
     const chunks = dropHead(dropHead(followed.chunks, 0, requestHeadBytes), 1, responseHeadBytes);
     const upgrade = (): H2cUpgrade => upgradeFrom(head, responseHeadBytes);
 
-    const got = assertCutIndependent(chunks, 8080, { httpBody: true }, upgrade);
+    const got = cutIndependent(chunks, 8080, { httpBody: true }, upgrade);
     assert.deepStrictEqual(got.errors, []);
     assert.equal(got.units.length, 1);
     const u = got.units[0]!;

@@ -8,14 +8,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { RecordUnit } from '../../src/record/record-types.ts';
-import { clientIpFromHeader } from '../../src/sniff/http2/client-ip.ts';
+import { clientIpFromHeaders } from '../../src/sniff/client-ip.ts';
 import { createHttp2Sniffer, HTTP2_PREFACE } from '../../src/sniff/http2/http2-sniffer.ts';
 import { unitHost } from '../../src/sniff/http2/http2-stream.ts';
 import type { H2cUpgrade, SniffConfig } from '../../src/sniff/sniffer.ts';
 import {
+  assertCutIndependent,
   feedStream,
   recordingContext,
-  splitOffsets,
   type FeedMode,
 } from '../helpers/sniff-harness.ts';
 import type { FollowChunk } from '../helpers/tshark-follow.ts';
@@ -117,12 +117,7 @@ function run(
 }
 
 function cutIndependent(chunks: FollowChunk[], config: Partial<SniffConfig> = {}): Run {
-  const whole = run(chunks, { kind: 'whole' }, config);
-  assert.deepStrictEqual(run(chunks, { kind: 'bytewise' }, config), whole);
-  for (const at of splitOffsets(chunks)) {
-    assert.deepStrictEqual(run(chunks, { kind: 'split', at }, config), whole, `split at ${at}`);
-  }
-  return whole;
+  return assertCutIndependent(chunks, (mode) => run(chunks, mode, config));
 }
 
 // ── frame features ──────────────────────────────────────────────────────────────────────────────
@@ -478,7 +473,7 @@ test('clientIP: CF-Connecting-IP, else the first X-Forwarded-For element, else X
   const h = (entries: [string, string][]): Map<string, string[]> =>
     new Map(entries.map(([k, v]) => [k, [v]]));
   assert.equal(
-    clientIpFromHeader(
+    clientIpFromHeaders(
       h([
         ['Cf-Connecting-Ip', '203.0.113.9'],
         ['X-Real-Ip', '10.0.0.1'],
@@ -487,13 +482,13 @@ test('clientIP: CF-Connecting-IP, else the first X-Forwarded-For element, else X
     '203.0.113.9',
   );
   assert.equal(
-    clientIpFromHeader(h([['X-Forwarded-For', ' 2001:db8::7 , 10.0.0.2']])),
+    clientIpFromHeaders(h([['X-Forwarded-For', ' 2001:db8::7 , 10.0.0.2']])),
     '2001:db8::7',
   );
-  assert.equal(clientIpFromHeader(h([['X-Real-Ip', '10.0.0.1']])), '10.0.0.1');
+  assert.equal(clientIpFromHeaders(h([['X-Real-Ip', '10.0.0.1']])), '10.0.0.1');
   // The first non-empty header decides, as in GOST: an invalid value gives ''.
   assert.equal(
-    clientIpFromHeader(
+    clientIpFromHeaders(
       h([
         ['X-Forwarded-For', 'unknown'],
         ['X-Real-Ip', '10.0.0.1'],
@@ -501,5 +496,5 @@ test('clientIP: CF-Connecting-IP, else the first X-Forwarded-For element, else X
     ),
     '',
   );
-  assert.equal(clientIpFromHeader(new Map()), '');
+  assert.equal(clientIpFromHeaders(new Map()), '');
 });

@@ -11,15 +11,16 @@ import { cipherSuiteName, tlsVersionName } from '../../src/sniff/tls/tls-names.t
 import { isGrease } from '../../src/sniff/tls/tls-protocol.ts';
 import { TlsSniffer } from '../../src/sniff/tls/tls-sniffer.ts';
 import {
+  assertCutIndependent,
   feedStream,
   recordingContext,
-  splitOffsets,
   type FeedMode,
 } from '../helpers/sniff-harness.ts';
 import {
   corpusCapture,
   corpusExpected,
   followTcpStream,
+  serverPortOf,
   type FollowChunk,
   type FollowedStream,
 } from '../helpers/tshark-follow.ts';
@@ -98,10 +99,6 @@ const CASES: { capture: string; version: string; cipher: string; certificates: n
   { capture: 'nd-tls-esni-fuzzed.pcap', version: '', cipher: '', certificates: 0 },
 ];
 
-function serverPort(stream: FollowedStream): number {
-  return Number(stream.server.slice(stream.server.lastIndexOf(':') + 1));
-}
-
 function sniff(
   chunks: FollowChunk[],
   mode: FeedMode,
@@ -131,7 +128,7 @@ function assertMatchesTshark(
   assert.equal(unit.scope, 'connection');
   assert.equal(unit.err, '');
   assert.equal(t.serverName, exp.sni ?? '');
-  assert.equal(unit.host, exp.sni === null ? '' : `${exp.sni}:${serverPort(stream)}`);
+  assert.equal(unit.host, exp.sni === null ? '' : `${exp.sni}:${serverPortOf(stream)}`);
 
   // ClientHello: tshark's counts include GREASE, JA3 drops it.
   assert.equal(t.ja3, exp.ja3_full);
@@ -181,7 +178,7 @@ describe('TlsSniffer on corpus captures', () => {
     const expected = corpusExpected(c.capture, 'tls') as unknown as TsharkTls[];
     for (const exp of expected) {
       const stream = followTcpStream(corpusCapture(c.capture), exp.stream);
-      const port = serverPort(stream);
+      const port = serverPortOf(stream);
       test(`${c.capture} stream ${stream.index}: fields match tshark`, () => {
         const { units, errors } = sniff(stream.chunks, { kind: 'whole' }, port);
         assert.deepEqual(errors, []);
@@ -189,15 +186,7 @@ describe('TlsSniffer on corpus captures', () => {
         assertMatchesTshark(units[0]!, exp, c, stream);
       });
       test(`${c.capture} stream ${stream.index}: whole = byte by byte = split at every offset`, () => {
-        const whole = sniff(stream.chunks, { kind: 'whole' }, port);
-        assert.deepStrictEqual(sniff(stream.chunks, { kind: 'bytewise' }, port), whole);
-        for (const at of splitOffsets(stream.chunks)) {
-          assert.deepStrictEqual(
-            sniff(stream.chunks, { kind: 'split', at }, port),
-            whole,
-            `split at ${at}`,
-          );
-        }
+        assertCutIndependent(stream.chunks, (mode) => sniff(stream.chunks, mode, port));
       });
     }
   }

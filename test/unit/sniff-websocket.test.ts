@@ -7,15 +7,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Http1Sniffer } from '../../src/sniff/http1/http1-sniffer.ts';
 import { FrameParser, type FrameSink } from '../../src/sniff/websocket/ws-frame-parser.ts';
+import { MAX_BODY_SIZE_CAP, type SniffConfig } from '../../src/sniff/sniffer.ts';
 import {
-  MAX_BODY_SIZE_CAP,
-  type SnifferFactories,
-  type SniffConfig,
-} from '../../src/sniff/sniffer.ts';
-import {
+  assertCutIndependent,
   feedStream,
+  NO_HAND_OVER,
+  outcome,
   recordingContext,
-  splitOffsets,
   type FeedMode,
   type RecordingContext,
 } from '../helpers/sniff-harness.ts';
@@ -23,6 +21,7 @@ import {
   corpusCapture,
   corpusExpected,
   followTcpStream,
+  serverPortOf,
   type FollowChunk,
 } from '../helpers/tshark-follow.ts';
 
@@ -37,11 +36,6 @@ interface TsharkFrame {
   close_status?: number;
 }
 
-const NO_HAND_OVER: SnifferFactories = {
-  http2: () => assert.fail('unexpected HTTP/2 hand-over'),
-  tunnel: () => assert.fail('unexpected tunnel hand-over'),
-};
-
 const EVERY_FRAME: Partial<SniffConfig> = {
   websocketSampleRate: -1,
   httpBody: true,
@@ -52,10 +46,6 @@ function sniff(chunks: FollowChunk[], mode: FeedMode, serverPort: number): Recor
   const ctx = recordingContext(EVERY_FRAME, { serverPort });
   feedStream(new Http1Sniffer(ctx, NO_HAND_OVER), chunks, mode);
   return ctx;
-}
-
-function outcome(ctx: RecordingContext): unknown {
-  return { units: ctx.units, errors: ctx.errors };
 }
 
 function sideBytes(chunks: FollowChunk[], side: 0 | 1): Buffer {
@@ -98,7 +88,7 @@ describe('WebSocket corpus captures', () => {
   for (const { capture, errors } of CAPTURES) {
     test(capture, () => {
       const stream = followTcpStream(corpusCapture(capture), 0);
-      const port = Number(stream.server.split(':').pop());
+      const port = serverPortOf(stream);
       const ctx = sniff(stream.chunks, { kind: 'whole' }, port);
       assert.deepStrictEqual(
         ctx.errors,
@@ -165,15 +155,10 @@ describe('WebSocket corpus captures', () => {
       assert.equal(upgrade.outputBytes, sideBytes(stream.chunks, 1).length);
       assert.equal(ctx.units.length, expected.length + 1);
 
-      const whole = outcome(ctx);
-      assert.deepStrictEqual(outcome(sniff(stream.chunks, { kind: 'bytewise' }, port)), whole);
-      for (const at of splitOffsets(stream.chunks)) {
-        assert.deepStrictEqual(
-          outcome(sniff(stream.chunks, { kind: 'split', at }, port)),
-          whole,
-          `split at ${at}`,
-        );
-      }
+      assert.deepStrictEqual(
+        assertCutIndependent(stream.chunks, (mode) => outcome(sniff(stream.chunks, mode, port))),
+        outcome(ctx),
+      );
     });
   }
 

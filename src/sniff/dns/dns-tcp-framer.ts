@@ -8,7 +8,7 @@
  * final (a gap, or the end of the stream): the framing cannot be recovered once bytes are missing.
  * At most one unfinished message (≤ 65535 bytes) is ever held.
  */
-import { ByteQueue } from './dns-byte-queue.ts';
+import { ChunkQueue } from '../chunk-queue.ts';
 
 const St = { Length: 0, Message: 1, Stopped: 2 } as const;
 type St = (typeof St)[keyof typeof St];
@@ -21,7 +21,7 @@ export type DnsMessageHandler = (message: Buffer, wireBytes: number) => void;
 export class DnsTcpFramer {
   #state: St = St.Length;
   #messageLength = 0;
-  readonly #queue = new ByteQueue();
+  readonly #queue = new ChunkQueue();
   readonly #onMessage: DnsMessageHandler;
 
   constructor(onMessage: DnsMessageHandler) {
@@ -42,7 +42,7 @@ export class DnsTcpFramer {
     if (this.#state === St.Stopped || data.length === 0) return;
     this.#queue.push(data);
     this.#run();
-    this.#queue.ownTail();
+    this.#queue.retain();
   }
 
   /** No more bytes will be parsed; whatever is held is dropped. */
@@ -57,7 +57,7 @@ export class DnsTcpFramer {
       switch (this.#state) {
         case St.Length:
           if (q.size < LENGTH_PREFIX_BYTES) return;
-          this.#messageLength = q.readU16();
+          this.#messageLength = q.readU16BE();
           this.#state = St.Message;
           break;
         case St.Message: {

@@ -9,7 +9,7 @@ import type {
   RecordUnit,
 } from '../../record/record-types.ts';
 import type { H2cUpgrade, Timestamp } from '../sniffer.ts';
-import { BodyCapture } from './body-capture.ts';
+import { BodyCapture } from '../body-capture.ts';
 
 export class Exchange {
   readonly start: Timestamp;

@@ -25,7 +25,7 @@
 import type { HeaderMap } from '../../record/record-types.ts';
 import { addHeader, canonicalHeaderKey } from '../../record/header-map.ts';
 import type { SniffContext } from '../sniffer.ts';
-import { ChunkQueue } from './chunk-queue.ts';
+import { ChunkQueue } from '../chunk-queue.ts';
 import { BodyKind, type Framing, type FramingError } from './http1-framing.ts';
 import {
   MAX_CHUNK_LINE_BYTES,

@@ -18,7 +18,8 @@
  *   101 + h2c       ─► factories.http2(ctx, upgrade); the HTTP/2 sniffer records it as stream 1
  *   2xx to CONNECT  ─► the CONNECT is recorded, factories.tunnel(ctx) gets both sides
  *   101 otherwise   ─► recorded like CONNECT, factories.tunnel(ctx)
- *   anything else   ─► the client parser resumes on the held bytes
+ *   anything else   ─► the client parser resumes on the held bytes (requests read then take the
+ *                      resume time as their start)
  * The bytes after the request (held) and after the response head (same chunk) go to the new
  * sniffer; from then on data/gap/end/wants are forwarded to it.
  *
@@ -36,8 +37,8 @@ import {
   type Timestamp,
 } from '../sniffer.ts';
 import { WebSocketSniffer } from '../websocket/websocket-sniffer.ts';
-import { bodyCaptureLimit } from './body-capture.ts';
-import { clientIpFromHeaders, hostWithPort } from './client-ip.ts';
+import { bodyCaptureLimit } from '../body-capture.ts';
+import { clientIpFromHeaders, hostWithPort } from '../client-ip.ts';
 import { Exchange } from './http1-exchange.ts';
 import { BodyKind, requestFraming, responseFraming, type Framing } from './http1-framing.ts';
 import { MAX_PENDING_REQUESTS } from './http1-limits.ts';
@@ -178,10 +179,11 @@ export class Http1Sniffer implements StreamSniffer {
     this.#receiving = ex;
     const framing = requestFraming(head.header, this.#report);
     if (typeof framing !== 'string') ex.requestContentLength = framing.contentLength;
-    if (head.method !== 'CONNECT' && !head.header.has('Upgrade'))
-      return { framing, after: After.Next };
-    this.#paused = ex;
-    return { framing, after: After.Pause };
+    // What follows CONNECT or an Upgrade request depends on the answer: hold it until then.
+    const after =
+      head.method === 'CONNECT' || head.header.has('Upgrade') ? After.Pause : After.Next;
+    if (after === After.Pause) this.#paused = ex;
+    return { framing, after };
   }
 
   #requestEnd(wire: number, err: string): void {
@@ -251,7 +253,7 @@ export class Http1Sniffer implements StreamSniffer {
         const framing = responseFraming(head.header, head.status, ex.method, ignore);
         if (typeof framing !== 'string') ex.responseContentLength = framing.contentLength;
         ex.outputBytes += wire;
-        ex.err = err;
+        if (ex.err === '') ex.err = err;
         this.#emit(ex);
       },
       stopped: (err) => {
@@ -266,6 +268,7 @@ export class Http1Sniffer implements StreamSniffer {
       return { framing: NO_BODY, after: After.Next };
     }
     const ex = this.#answer(head);
+    this.#answering = ex;
     const framing = responseFraming(head.header, head.status, ex.method, this.#report);
     if (typeof framing !== 'string') ex.responseContentLength = framing.contentLength;
     this.#switch = switchOf(ex, head);
@@ -288,7 +291,6 @@ export class Http1Sniffer implements StreamSniffer {
     }
     ex.statusCode = head.status;
     ex.responseHeader = head.header;
-    this.#answering = ex;
     return ex;
   }
 

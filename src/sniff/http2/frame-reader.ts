@@ -19,7 +19,7 @@
  * the HPACK state, can no longer be trusted.
  */
 import type { Side } from '../sniffer.ts';
-import { ChunkQueue } from './chunk-queue.ts';
+import { ChunkQueue } from '../chunk-queue.ts';
 import {
   Flag,
   FRAME_HEADER_BYTES,
@@ -190,7 +190,7 @@ export class FrameReader {
         const bodyLeft = this.#left - this.#padLength;
         if (bodyLeft > 0) {
           if (q.size === 0) return false;
-          const piece = q.consumeHead(bodyLeft);
+          const piece = q.consumeView(bodyLeft);
           this.#left -= piece.length;
           if (piece.length === bodyLeft) this.#state = St.Skip;
           this.#sink.dataPayload(this.#side, this.#streamId, piece);
@@ -356,7 +356,7 @@ export class FrameReader {
         return true;
       }
       if (q.size === 0) return false;
-      const piece = q.consumeHead(fragmentLeft);
+      const piece = q.consumeView(fragmentLeft);
       this.#block.append(piece);
       this.#left -= piece.length;
       if (piece.length < fragmentLeft) return true;

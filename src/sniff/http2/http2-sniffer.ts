@@ -16,14 +16,9 @@
  * - At most MAX_OPEN_STREAMS streams and MAX_RETAINED_BYTES of their headers and bodies are held;
  *   past either bound the oldest stream is emitted early.
  */
-import {
-  MAX_BODY_SIZE_CAP,
-  Side,
-  type H2cUpgrade,
-  type SniffContext,
-  type StreamSniffer,
-} from '../sniffer.ts';
+import { Side, type H2cUpgrade, type SniffContext, type StreamSniffer } from '../sniffer.ts';
 import type { HeaderMap } from '../../record/record-types.ts';
+import { bodyCaptureLimit } from '../body-capture.ts';
 import { errorCodeName, NO_ERROR } from './frame-constants.ts';
 import { FrameReader, type FrameSink } from './frame-reader.ts';
 import { HeaderBlockFields } from './header-fields.ts';
@@ -77,9 +72,7 @@ class Http2Sniffer implements StreamSniffer, FrameSink {
       new FrameReader(Side.Server, this, false),
     ];
     this.#bodyCapture = ctx.config.httpBody;
-    this.#bodyLimit = this.#bodyCapture
-      ? Math.min(ctx.config.httpMaxBodySize, MAX_BODY_SIZE_CAP)
-      : 0;
+    this.#bodyLimit = bodyCaptureLimit(ctx.config);
     if (upgrade) {
       // RFC 7540 §3.2: the upgrade request is stream 1, half-closed (local) for the client.
       const s = new Http2Stream(1, requestFromUpgrade(upgrade), upgrade.start, this.#bodyLimit);
@@ -131,7 +124,7 @@ class Http2Sniffer implements StreamSniffer, FrameSink {
 
   dataGap(side: Side, streamId: number, bytes: number): void {
     const s = this.#streams.get(streamId);
-    if (s) (side === Side.Client ? s.requestBody : s.responseBody).gap(bytes);
+    if (s) (side === Side.Client ? s.requestBody : s.responseBody).hole(bytes);
   }
 
   endStream(side: Side, streamId: number): void {

@@ -5,10 +5,10 @@
  * until both sides ended it, it was reset, or the connection went away; then it is emitted once.
  */
 import type { HeaderMap, HttpMessageRecord, RecordUnit } from '../../record/record-types.ts';
+import { BodyCapture } from '../body-capture.ts';
 import type { H2cUpgrade, Timestamp } from '../sniffer.ts';
-import { clientIpFromHeader } from './client-ip.ts';
+import { clientIpFromHeaders } from '../client-ip.ts';
 import type { HeaderBlockFields } from './header-fields.ts';
-import { MessageBody } from './message-body.ts';
 
 const CONTENT_LENGTH = /^\d{1,15}$/;
 
@@ -49,8 +49,8 @@ export class Http2Stream {
   readonly id: number;
   readonly request: StreamRequest;
   readonly start: Timestamp;
-  readonly requestBody: MessageBody;
-  readonly responseBody: MessageBody;
+  readonly requestBody: BodyCapture;
+  readonly responseBody: BodyCapture;
   /** The final (non-1xx) response head; later blocks from the server are trailers. */
   response: HeaderBlockFields | null = null;
   clientEnded = false;
@@ -65,8 +65,8 @@ export class Http2Stream {
     this.id = id;
     this.request = request;
     this.start = start;
-    this.requestBody = new MessageBody(bodyLimit);
-    this.responseBody = new MessageBody(bodyLimit);
+    this.requestBody = new BodyCapture(bodyLimit);
+    this.responseBody = new BodyCapture(bodyLimit);
   }
 
   /** The record of this stream, closed at `end` with `err` ('' when it completed). */
@@ -83,7 +83,7 @@ export class Http2Stream {
       proto: 'http',
       scope: 'unit',
       host: unitHost(req.host, serverPort),
-      clientIP: clientIpFromHeader(req.header),
+      clientIP: clientIpFromHeaders(req.header),
       http: {
         host: req.host,
         method: req.method,
@@ -104,14 +104,14 @@ export class Http2Stream {
   }
 }
 
-function message(header: HeaderMap, body: MessageBody, bodyCapture: boolean): HttpMessageRecord {
+function message(header: HeaderMap, body: BodyCapture, bodyCapture: boolean): HttpMessageRecord {
   let contentLength = -1;
-  if (bodyCapture) contentLength = body.dataBytes;
+  if (bodyCapture) contentLength = body.seen;
   else {
     const value = header.get('Content-Length')?.[0]?.trim() ?? '';
     if (CONTENT_LENGTH.test(value)) contentLength = Number(value);
   }
-  return { contentLength, header, body: body.body() };
+  return { contentLength, header, body: body.result() };
 }
 
 /** `host` with `:port` appended when it names none (`[v6]` literals included); '' stays ''. */

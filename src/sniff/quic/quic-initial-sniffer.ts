@@ -13,12 +13,17 @@
  * hold no QUIC long header is dropped; once both hellos are read, every datagram returns at once.
  * The selected ALPN travels in EncryptedExtensions (Handshake keys): it stays ''.
  */
-import type { RecordUnit } from '../../record/record-types.ts';
-import { Side, type DatagramSniffer, type SniffContext, type Timestamp } from '../sniffer.ts';
+import {
+  copyTime,
+  Side,
+  type DatagramSniffer,
+  type SniffContext,
+  type Timestamp,
+} from '../sniffer.ts';
 import { parseClientHello, type ClientHello } from '../tls/client-hello.ts';
 import { parseServerHello, type ServerHello } from '../tls/server-hello.ts';
 import { HandshakeType } from '../tls/tls-protocol.ts';
-import { buildTlsRecord } from '../tls/tls-record-builder.ts';
+import { handshakeRecordUnit } from '../tls/tls-record-builder.ts';
 import { CryptoStream } from './crypto-stream.ts';
 import { readInitialFrames } from './initial-frames.ts';
 import { deriveInitialSecrets } from './quic-initial-keys.ts';
@@ -55,6 +60,9 @@ export class QuicInitialSniffer implements DatagramSniffer {
   #clientHello: ClientHello | null = null;
   #serverHello: ServerHello | null = null;
   #start: Timestamp | null = null;
+  /** GOST records the hex of the client's first datagram as `clientHello` (and the server's). */
+  #clientDatagramHex = '';
+  #serverDatagramHex = '';
   #firstError = '';
   #emitted = false;
 
@@ -75,6 +83,10 @@ export class QuicInitialSniffer implements DatagramSniffer {
         if (this.#sawQuic && h !== 'unknown_version') this.#error(h);
         break;
       }
+      if (!this.#sawQuic && side === Side.Client) this.#clientDatagramHex = data.toString('hex');
+      if (this.#serverDatagramHex === '' && side === Side.Server) {
+        this.#serverDatagramHex = data.toString('hex');
+      }
       this.#sawQuic = true;
       if (h.kind === PacketKind.Initial) this.#onInitial(side, data, h);
       else if (h.kind === PacketKind.Retry && side === Side.Server) this.#rekey = true;
@@ -90,31 +102,22 @@ export class QuicInitialSniffer implements DatagramSniffer {
     this.#stopped = true;
     if (this.#emitted || !this.#sawQuic || this.#start === null) return;
     this.#emitted = true;
-    const tls = buildTlsRecord(
-      {
-        clientHello: this.#clientHello,
-        serverHello: this.#serverHello,
-        certificates: [],
-        // QUIC carries no TLS records to hex.
-        clientRecordHex: '',
-        serverRecordHex: '',
-      },
-      'q',
+    this.#ctx.emit(
+      handshakeRecordUnit(
+        this.#ctx,
+        PROTO,
+        {
+          clientHello: this.#clientHello,
+          serverHello: this.#serverHello,
+          certificates: [],
+          // QUIC carries no TLS records: GOST writes the first datagrams instead.
+          clientRecordHex: this.#clientDatagramHex,
+          serverRecordHex: this.#serverDatagramHex,
+        },
+        this.#start,
+        this.#firstError,
+      ),
     );
-    const unit: RecordUnit = {
-      proto: PROTO,
-      scope: 'connection',
-      host: tls.serverName === '' ? '' : `${tls.serverName}:${this.#ctx.endpoints.serverPort}`,
-      clientIP: '',
-      tls,
-      // Scope 'connection': the record builder fills bytes and times from the flow.
-      inputBytes: 0,
-      outputBytes: 0,
-      start: this.#start,
-      end: copyTime(this.#ctx.now()),
-      err: this.#firstError,
-    };
-    this.#ctx.emit(unit);
   }
 
   #side(side: Side): QuicSide {
@@ -177,9 +180,4 @@ export class QuicInitialSniffer implements DatagramSniffer {
     this.#ctx.parseError(PROTO, code);
     if (this.#firstError === '') this.#firstError = code;
   }
-}
-
-/** `now()` may hand out an object the caller reuses: keep a copy. */
-function copyTime(t: Timestamp): Timestamp {
-  return { sec: t.sec, nsec: t.nsec };
 }

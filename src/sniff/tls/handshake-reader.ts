@@ -6,7 +6,7 @@
  * A message is buffered whole before it is returned, so `maxMessageBytes` bounds the memory; a
  * header declaring more latches `error` before any of those bytes are awaited.
  */
-import { ByteQueue } from './byte-queue.ts';
+import { ChunkQueue } from '../chunk-queue.ts';
 import { HANDSHAKE_HEADER_BYTES } from './tls-protocol.ts';
 
 const State = { Header: 0, Body: 1, Stopped: 2 } as const;
@@ -15,7 +15,7 @@ type State = (typeof State)[keyof typeof State];
 const EMPTY = Buffer.alloc(0);
 
 export class HandshakeReader {
-  readonly #queue = new ByteQueue();
+  readonly #queue = new ChunkQueue();
   readonly #maxMessageBytes: number;
   #state: State = State.Header;
   #msgType = 0;

@@ -2,7 +2,8 @@
  * Turns what a sniffer saw of a handshake into the record's `tls` object: GOST's keys
  * (gost-compat.md §1.5) followed by tapgate's extensions (record-types.ts `TlsRecord`).
  */
-import type { CertificateRecord, TlsRecord } from '../../record/record-types.ts';
+import type { CertificateRecord, RecordUnit, TlsRecord } from '../../record/record-types.ts';
+import { copyTime, type SniffContext, type Timestamp } from '../sniffer.ts';
 import type { ClientHello } from './client-hello.ts';
 import { ja3sString, ja3String, ja4, md5Hex, type Ja4Transport } from './fingerprints.ts';
 import type { ServerHello } from './server-hello.ts';
@@ -13,7 +14,10 @@ export interface HandshakeView {
   clientHello: ClientHello | null;
   serverHello: ServerHello | null;
   certificates: CertificateRecord[];
-  /** Lowercase hex of the first client / server record, header included ('' for QUIC or none). */
+  /**
+   * Lowercase hex of the first client / server record, header included ('' when none); for QUIC,
+   * of the first datagram of each side, as GOST writes it.
+   */
   clientRecordHex: string;
   serverRecordHex: string;
 }
@@ -49,5 +53,32 @@ export function buildTlsRecord(view: HandshakeView, transport: Ja4Transport): Tl
     ja3sHash: ja3s === '' ? '' : md5Hex(ja3s),
     ja4: ch === null ? '' : ja4(ch, transport),
     certificates: view.certificates,
+  };
+}
+
+/**
+ * The connection-scope record of a handshake seen over TCP (`tls`, transport 't') or in QUIC
+ * Initial packets (`quic`, transport 'q'), closed now. The host is the SNI with the server's port.
+ */
+export function handshakeRecordUnit(
+  ctx: SniffContext,
+  proto: 'tls' | 'quic',
+  view: HandshakeView,
+  start: Timestamp,
+  err: string,
+): RecordUnit {
+  const tls = buildTlsRecord(view, proto === 'quic' ? 'q' : 't');
+  return {
+    proto,
+    scope: 'connection',
+    host: tls.serverName === '' ? '' : `${tls.serverName}:${ctx.endpoints.serverPort}`,
+    clientIP: '',
+    tls,
+    // Scope 'connection': the record builder fills bytes and times from the flow.
+    inputBytes: 0,
+    outputBytes: 0,
+    start,
+    end: copyTime(ctx.now()),
+    err,
   };
 }

@@ -9,7 +9,7 @@
  * more bytes (false; the next `push` resumes exactly there). A bad header latches `error` and the
  * reader stops for good: without a trusted length there is no way back to a record boundary.
  */
-import { ByteQueue } from './byte-queue.ts';
+import { ChunkQueue } from '../chunk-queue.ts';
 import { ContentType, MAX_RECORD_BODY_BYTES, RECORD_HEADER_BYTES } from './tls-protocol.ts';
 
 const State = { Header: 0, Body: 1, Stopped: 2 } as const;
@@ -20,7 +20,7 @@ const SSL2_CLIENT_HELLO = 1;
 const EMPTY = Buffer.alloc(0);
 
 export class TlsRecordReader {
-  readonly #queue = new ByteQueue();
+  readonly #queue = new ChunkQueue();
   #state: State = State.Header;
   #records = 0;
   #contentType = 0;

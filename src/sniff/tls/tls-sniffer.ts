@@ -16,14 +16,20 @@
  * ServerHelloDone. Malformed input is counted through `ctx.parseError('tls', code)` and stops the
  * side(s) it makes unreadable; the record's `err` is the first such code. Nothing here throws.
  */
-import type { CertificateRecord, RecordUnit } from '../../record/record-types.ts';
-import { Side, type SniffContext, type StreamSniffer, type Timestamp } from '../sniffer.ts';
+import type { CertificateRecord } from '../../record/record-types.ts';
+import {
+  copyTime,
+  Side,
+  type SniffContext,
+  type StreamSniffer,
+  type Timestamp,
+} from '../sniffer.ts';
 import { parseClientHello, type ClientHello } from './client-hello.ts';
 import { HandshakeReader } from './handshake-reader.ts';
 import { parseCertificateMessage } from './server-certificates.ts';
 import { parseServerHello, type ServerHello } from './server-hello.ts';
 import { ContentType, HandshakeType, TlsVersion } from './tls-protocol.ts';
-import { buildTlsRecord } from './tls-record-builder.ts';
+import { handshakeRecordUnit } from './tls-record-builder.ts';
 import { TlsRecordReader } from './tls-record-reader.ts';
 
 /** Largest handshake message reassembled (a ClientHello with post-quantum key shares is ~2 KiB). */
@@ -192,34 +198,20 @@ export class TlsSniffer implements StreamSniffer {
   #emit(): void {
     if (this.#emitted || this.#start === null) return;
     this.#emitted = true;
-    const tls = buildTlsRecord(
-      {
-        clientHello: this.#clientHello,
-        serverHello: this.#serverHello,
-        certificates: this.#certificates,
-        clientRecordHex: this.#client.firstRecordHex,
-        serverRecordHex: this.#server.firstRecordHex,
-      },
-      't',
+    this.#ctx.emit(
+      handshakeRecordUnit(
+        this.#ctx,
+        PROTO,
+        {
+          clientHello: this.#clientHello,
+          serverHello: this.#serverHello,
+          certificates: this.#certificates,
+          clientRecordHex: this.#client.firstRecordHex,
+          serverRecordHex: this.#server.firstRecordHex,
+        },
+        this.#start,
+        this.#firstError,
+      ),
     );
-    const unit: RecordUnit = {
-      proto: PROTO,
-      scope: 'connection',
-      host: tls.serverName === '' ? '' : `${tls.serverName}:${this.#ctx.endpoints.serverPort}`,
-      clientIP: '',
-      tls,
-      // Scope 'connection': the record builder fills bytes and times from the flow.
-      inputBytes: 0,
-      outputBytes: 0,
-      start: this.#start,
-      end: copyTime(this.#ctx.now()),
-      err: this.#firstError,
-    };
-    this.#ctx.emit(unit);
   }
-}
-
-/** `now()` may hand out an object the caller reuses: keep a copy. */
-function copyTime(t: Timestamp): Timestamp {
-  return { sec: t.sec, nsec: t.nsec };
 }

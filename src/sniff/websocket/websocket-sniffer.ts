@@ -12,7 +12,7 @@
  */
 import type { HttpRecord, RecordUnit, WebSocketRecord } from '../../record/record-types.ts';
 import { Side, type SniffContext, type StreamSniffer, type Timestamp } from '../sniffer.ts';
-import { BodyCapture, bodyCaptureLimit } from '../http1/body-capture.ts';
+import { BodyCapture, bodyCaptureLimit } from '../body-capture.ts';
 import { FrameParser, type FrameHeader, type FrameSink } from './ws-frame-parser.ts';
 import { FrameSampler } from './ws-sampler.ts';
 

@@ -12,7 +12,7 @@
  * payload.
  */
 import type { SniffContext } from '../sniffer.ts';
-import { ChunkQueue } from '../http1/chunk-queue.ts';
+import { ChunkQueue } from '../chunk-queue.ts';
 
 /** A frame header (RFC 6455 §5.2). */
 export interface FrameHeader {

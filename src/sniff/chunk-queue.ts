@@ -1,20 +1,32 @@
 /**
  * The bytes a parser has received but not yet consumed, as a list of chunks with a running byte
- * count (after websockets/ws `Receiver`).
+ * count (after websockets/ws `Receiver`). One queue serves every stream sniffer: HTTP/1,
+ * WebSocket, HTTP/2 frames, TLS records and handshakes, DNS over TCP.
  *
- * Borrowing: `push` takes a borrowed Buffer (valid during the current `data()` call only) without
- * copying it. Before the call returns, the owner calls `retain()`, which copies whatever is still
- * queued of the borrowed chunks. So the common case (a parser consumes the whole chunk) costs no
- * copy at all, and only the leftovers (an incomplete line, a frame header cut in two) are copied.
+ * Borrowing rule (sniffer.ts): the bytes handed to `data()` are valid during that call only.
+ *   - `push(chunk)` queues such a borrowed chunk as it is, without copying it.
+ *   - Before the `data()` call returns, the owner calls `retain()`: it copies whatever is still
+ *     queued of the borrowed chunks into memory the queue owns. The common case (a parser consumes
+ *     the whole chunk) costs no copy at all; only leftovers (an incomplete line, a frame header cut
+ *     in two) are copied.
+ *   - What a read returns aliases queue memory: a view of a borrowed chunk is valid during the
+ *     current `data()` call only, so a caller that keeps bytes past it copies them. Owned memory
+ *     is never rewritten, so a view of it stays intact.
  *
- * Reads hand out views when the bytes sit in one chunk and copy only when they span chunks.
+ * Reads hand out views when the bytes sit in one chunk and copy only when they span chunks
+ * (`consume`); `consumeView` never copies. Every read expects its bytes to be queued: the caller
+ * checks `size` first.
  */
 
 const EMPTY = Buffer.alloc(0);
 /** Consumed slots tolerated at the front of the chunk list before it is compacted. */
 const COMPACT_AFTER = 1024;
-/** Smallest block allocated for leftovers. */
-const SPARE_BLOCK_BYTES = 4096;
+/**
+ * Blocks for leftovers start small (an idle connection holds at most this much) and double while
+ * the queue stays non-empty (a line trickling in), up to the largest.
+ */
+const MIN_SPARE_BYTES = 256;
+const MAX_SPARE_BYTES = 64 * 1024;
 
 /** Unconsumed bytes of one direction: a chunk list with a byte count. */
 export class ChunkQueue {
@@ -57,8 +69,8 @@ export class ChunkQueue {
 
   /**
    * Copies what is left of the borrowed chunks, so the caller may reuse its buffers. Leftovers are
-   * coalesced into one block with spare room that later leftovers are appended to, so a line that
-   * trickles in one byte per call costs one small block, not one Buffer per byte.
+   * coalesced into a block with spare room that later leftovers are appended to, so a line that
+   * trickles in one byte per call costs a few blocks, not one Buffer per byte.
    */
   retain(): void {
     const start = this.#chunks.length - Math.min(this.#borrowed, this.#chunks.length - this.#head);
@@ -68,7 +80,8 @@ export class ChunkQueue {
     for (let i = start; i < this.#chunks.length; i++) total += this.#chunks[i]!.length;
     let first = start;
     if (this.#spare.length - this.#spareUsed < total) {
-      this.#spare = Buffer.allocUnsafe(Math.max(total, SPARE_BLOCK_BYTES));
+      const grown = Math.min(this.#spare.length * 2, MAX_SPARE_BYTES);
+      this.#spare = Buffer.allocUnsafe(Math.max(total, grown, MIN_SPARE_BYTES));
       this.#spareUsed = 0;
       this.#spareStart = 0;
     } else if (start > this.#head && this.#chunks[start - 1] === this.#spareChunk) {
@@ -93,8 +106,7 @@ export class ChunkQueue {
     this.#head = 0;
     this.#size = 0;
     this.#borrowed = 0;
-    this.#spare = EMPTY;
-    this.#spareChunk = null;
+    this.#releaseSpare();
     this.#resetScan();
   }
 
@@ -152,15 +164,27 @@ export class ChunkQueue {
     return out;
   }
 
-  /** Removes up to `max` bytes from the first chunk only and returns them as a view (never copies). */
+  /**
+   * Removes up to `max` bytes from the first chunk only and returns them as a view (never copies):
+   * 1..`max` bytes, for streaming a payload as it arrives. Caller checks `size > 0`.
+   */
   consumeView(max: number): Buffer {
     const first = this.#chunks[this.#head]!;
     return this.#take(first, Math.min(max, first.length));
   }
 
-  /** Discards `n` bytes (caller checks `n <= size`). */
-  skip(n: number): void {
-    while (n > 0) n -= this.consumeView(n).length;
+  /** Removes a big-endian uint16 (a length prefix); caller checks `size >= 2`. */
+  readU16BE(): number {
+    const value = (this.byteAt(0) << 8) | this.byteAt(1);
+    this.skip(2);
+    return value;
+  }
+
+  /** Discards up to `n` bytes, never more than are queued; returns how many were discarded. */
+  skip(n: number): number {
+    const dropped = Math.min(n, this.#size);
+    for (let left = dropped; left > 0;) left -= this.consumeView(left).length;
+    return dropped;
   }
 
   /** Removes and returns every queued chunk (views; borrowed ones valid during this call only). */
@@ -179,6 +203,7 @@ export class ChunkQueue {
       if (this.#head === this.#chunks.length) {
         this.#chunks.length = 0;
         this.#head = 0;
+        this.#releaseSpare(); // views handed out keep their own reference to the block
       } else if (this.#head >= COMPACT_AFTER) {
         this.#chunks = this.#chunks.slice(this.#head);
         this.#head = 0;
@@ -190,6 +215,13 @@ export class ChunkQueue {
     }
     this.#resetScan();
     return out;
+  }
+
+  #releaseSpare(): void {
+    this.#spare = EMPTY;
+    this.#spareUsed = 0;
+    this.#spareStart = 0;
+    this.#spareChunk = null;
   }
 
   #resetScan(): void {

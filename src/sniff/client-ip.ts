@@ -1,15 +1,20 @@
 /**
- * The `clientIP` GOST records from proxy headers (x/internal/util/sniffing: GetClientIP):
- * CF-Connecting-IP, else the first X-Forwarded-For element, else X-Real-Ip; the chosen value is
- * trimmed and parsed as an IP (no fallback when it does not parse), and printed the way Go's
- * `net.IP.String()` prints it.
+ * Addresses a record takes from HTTP request headers, shared by the HTTP/1 and HTTP/2 sniffers.
+ *
+ * `clientIP` from proxy headers (x/internal/util/sniffing: GetClientIP; gost-compat §1.1 #12):
+ * CF-Connecting-IP, else the first X-Forwarded-For element, else X-Real-Ip. The first of them that
+ * is present and non-empty decides; its value is trimmed and parsed as an IP (no fallback to the
+ * next header when it does not parse), and printed the way Go's `net.IP.String()` prints it.
+ *
+ * `hostWithPort`: the record host HTTP/1 builds from the Host header, as GOST does.
  */
 import { isIP } from 'node:net';
-import type { HeaderMap } from '../../record/record-types.ts';
+import type { HeaderMap } from '../record/record-types.ts';
 
 /** `::ffff:a.b.c.d` after WHATWG URL serialisation: `::ffff:HHHH:HHHH`. */
 const V4_MAPPED = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/;
 
+/** '' when the deciding header names no valid address. Keys are canonical (header-map.ts). */
 export function clientIpFromHeaders(header: HeaderMap): string {
   let candidate = header.get('Cf-Connecting-Ip')?.[0] ?? '';
   if (candidate === '') candidate = header.get('X-Forwarded-For')?.[0]?.split(',')[0] ?? '';
