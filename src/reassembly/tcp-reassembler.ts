@@ -149,6 +149,15 @@ export class TcpReassembler {
     return this.#stats;
   }
 
+  /**
+   * False once `side`'s payload bytes are no longer looked at (its consumer stopped wanting them, or
+   * it ended): `segment` may then be given an empty payload with the real `wireLen`.
+   */
+  reads(side: Side): boolean {
+    const state = this.#sides[side].state;
+    return state !== SideState.Ignoring && state !== SideState.Ended;
+  }
+
   /** Both sides ended (FIN, RST or close()): a new SYN on the same addresses is a new connection. */
   get closed(): boolean {
     return this.#sides[0].state === SideState.Ended && this.#sides[1].state === SideState.Ended;

@@ -15,7 +15,8 @@
  *
  * Reads hand out views when the bytes sit in one chunk and copy only when they span chunks
  * (`consume`); `consumeView` never copies. Every read expects its bytes to be queued: the caller
- * checks `size` first.
+ * checks `size` first. Consuming part of the first chunk moves an offset into it rather than
+ * re-slicing it, so `skip` and in-place parsing (`headChunk` / `headOffset`) allocate nothing.
  */
 
 const EMPTY = Buffer.alloc(0);
@@ -33,6 +34,8 @@ export class ChunkQueue {
   #chunks: Buffer[] = [];
   /** Index of the first live chunk in `#chunks` (shifting a long array is O(n)). */
   #head = 0;
+  /** Bytes of `#chunks[#head]` already consumed (its live bytes start here). */
+  #off = 0;
   #size = 0;
   /** How many chunks at the tail of the list are still borrowed from the caller. */
   #borrowed = 0;
@@ -59,6 +62,19 @@ export class ChunkQueue {
     return this.#size;
   }
 
+  /**
+   * The chunk holding the first queued byte, at `headOffset` (caller checks `size > 0`). For
+   * parsing in place: same lifetime as a view, and the bytes before `headOffset` are not queued.
+   */
+  get headChunk(): Buffer {
+    return this.#chunks[this.#head]!;
+  }
+
+  /** Offset of the first queued byte in `headChunk`. */
+  get headOffset(): number {
+    return this.#off;
+  }
+
   /** Queues a borrowed chunk (not copied until `retain()`). */
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
@@ -76,7 +92,9 @@ export class ChunkQueue {
     const start = this.#chunks.length - Math.min(this.#borrowed, this.#chunks.length - this.#head);
     this.#borrowed = 0;
     if (start === this.#chunks.length) return;
-    let total = 0;
+    // The first chunk may be partly consumed: only its live bytes are copied.
+    const skipped = start === this.#head ? this.#off : 0;
+    let total = -skipped;
     for (let i = start; i < this.#chunks.length; i++) total += this.#chunks[i]!.length;
     let first = start;
     if (this.#spare.length - this.#spareUsed < total) {
@@ -90,8 +108,10 @@ export class ChunkQueue {
       this.#spareStart = this.#spareUsed; // a new view in the free tail of the block
     }
     for (let i = start; i < this.#chunks.length; i++) {
-      this.#spareUsed += this.#chunks[i]!.copy(this.#spare, this.#spareUsed);
+      const from = i === start ? skipped : 0;
+      this.#spareUsed += this.#chunks[i]!.copy(this.#spare, this.#spareUsed, from);
     }
+    if (start === this.#head) this.#off = 0;
     this.#spareChunk = this.#spare.subarray(this.#spareStart, this.#spareUsed);
     this.#chunks.length = first;
     this.#chunks.push(this.#spareChunk);
@@ -104,6 +124,7 @@ export class ChunkQueue {
   clear(): void {
     this.#chunks = [];
     this.#head = 0;
+    this.#off = 0;
     this.#size = 0;
     this.#borrowed = 0;
     this.#releaseSpare();
@@ -112,6 +133,7 @@ export class ChunkQueue {
 
   /** The byte at `offset` (caller checks `offset < size`). */
   byteAt(offset: number): number {
+    offset += this.#off;
     for (let i = this.#head; ; i++) {
       const c = this.#chunks[i]!;
       if (offset < c.length) return c[offset]!;
@@ -134,15 +156,18 @@ export class ChunkQueue {
     let base = this.#scanBase;
     for (; i < this.#chunks.length && base < end; i++) {
       const c = this.#chunks[i]!;
-      const to = Math.min(c.length, end - base);
+      // Positions inside `c` are shifted by `skip` (the consumed part of the first chunk).
+      const skip = i === this.#head ? this.#off : 0;
+      const live = c.length - skip;
+      const to = Math.min(live, end - base);
       const from = this.#scanned - base;
       if (from < to) {
-        const at = c.indexOf(byte, Math.max(0, from));
+        const at = c.indexOf(byte, skip + Math.max(0, from)) - skip;
         if (at >= 0 && at < to) return base + at;
         this.#scanned = base + to;
       }
-      if (to < c.length) break; // stopped inside this chunk: resume here
-      base += c.length;
+      if (to < live) break; // stopped inside this chunk: resume here
+      base += live;
     }
     this.#scanIndex = i;
     this.#scanBase = base;
@@ -152,13 +177,13 @@ export class ChunkQueue {
   /** Removes `n` bytes (caller checks `n <= size`): a view when one chunk holds them, else a copy. */
   consume(n: number): Buffer {
     const first = this.#chunks[this.#head];
-    if (first !== undefined && first.length >= n) return this.#take(first, n);
+    if (first !== undefined && first.length - this.#off >= n) return this.#take(first, n);
     const out = Buffer.allocUnsafe(n);
     for (let off = 0; off < n;) {
       const c = this.#chunks[this.#head]!;
-      const take = Math.min(c.length, n - off);
-      c.copy(out, off, 0, take);
-      this.#take(c, take);
+      const take = Math.min(c.length - this.#off, n - off);
+      c.copy(out, off, this.#off, this.#off + take);
+      this.#advance(c, take);
       off += take;
     }
     return out;
@@ -170,7 +195,7 @@ export class ChunkQueue {
    */
   consumeView(max: number): Buffer {
     const first = this.#chunks[this.#head]!;
-    return this.#take(first, Math.min(max, first.length));
+    return this.#take(first, Math.min(max, first.length - this.#off));
   }
 
   /** Removes a big-endian uint16 (a length prefix); caller checks `size >= 2`. */
@@ -183,21 +208,36 @@ export class ChunkQueue {
   /** Discards up to `n` bytes, never more than are queued; returns how many were discarded. */
   skip(n: number): number {
     const dropped = Math.min(n, this.#size);
-    for (let left = dropped; left > 0;) left -= this.consumeView(left).length;
+    for (let left = dropped; left > 0;) {
+      const c = this.#chunks[this.#head]!;
+      const take = Math.min(left, c.length - this.#off);
+      this.#advance(c, take);
+      left -= take;
+    }
     return dropped;
   }
 
   /** Removes and returns every queued chunk (views; borrowed ones valid during this call only). */
   drain(): Buffer[] {
     const out = this.#chunks.slice(this.#head);
+    if (this.#off > 0 && out.length > 0) out[0] = out[0]!.subarray(this.#off);
     this.clear();
     return out;
   }
 
+  /** Removes `n` bytes of the first chunk `chunk` and returns them as a view. */
   #take(chunk: Buffer, n: number): Buffer {
+    const start = this.#off;
+    const out = start === 0 && n === chunk.length ? chunk : chunk.subarray(start, start + n);
+    this.#advance(chunk, n);
+    return out;
+  }
+
+  /** Removes `n` bytes of the first chunk `chunk` (1..its live bytes). */
+  #advance(chunk: Buffer, n: number): void {
     this.#size -= n;
-    let out = chunk;
-    if (n === chunk.length) {
+    if (this.#off + n === chunk.length) {
+      this.#off = 0;
       this.#chunks[this.#head] = EMPTY;
       this.#head++;
       if (this.#head === this.#chunks.length) {
@@ -210,11 +250,9 @@ export class ChunkQueue {
       }
       this.#borrowed = Math.min(this.#borrowed, this.#chunks.length - this.#head);
     } else {
-      this.#chunks[this.#head] = chunk.subarray(n);
-      out = chunk.subarray(0, n);
+      this.#off += n;
     }
     this.#resetScan();
-    return out;
   }
 
   #releaseSpare(): void {

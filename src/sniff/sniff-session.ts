@@ -36,6 +36,8 @@ export class SniffSession implements SniffContext {
   sid = '';
   communityId = '';
   readonly #owner: SessionOwner;
+  /** The last `now()` handed out: Timestamps are immutable, so callers at one time share it. */
+  #now: Timestamp | null = null;
 
   constructor(
     owner: SessionOwner,
@@ -54,7 +56,9 @@ export class SniffSession implements SniffContext {
   }
 
   now(): Timestamp {
-    return { sec: this.nowSec, nsec: this.nowNsec };
+    const t = this.#now;
+    if (t !== null && t.sec === this.nowSec && t.nsec === this.nowNsec) return t;
+    return (this.#now = { sec: this.nowSec, nsec: this.nowNsec });
   }
 
   emit(unit: RecordUnit): void {

@@ -111,19 +111,27 @@ export class SniffStage implements PacketObserver, SessionOwner {
     }
     const off = d.payloadOffset;
     const captured = off >= capEnd ? 0 : Math.min(d.payloadLen, capEnd - off);
-    const payload = captured > 0 ? frame.data.subarray(off, off + captured) : EMPTY;
-    if (proto === IpProto.Tcp) this.#tcp(flows, slot, dir, d, frame, payload);
-    else if (captured > 0) this.#udp(flows, slot, dir, frame, payload);
+    if (proto === IpProto.Tcp) {
+      this.#tcp(flows, slot, dir, d, frame, off, captured);
+    } else if (captured > 0) {
+      // A UDP flow found to hold nothing worth sniffing: no view of its payload.
+      if (this.#sessions[slot] === undefined && this.#state[slot]! & Ignored) return;
+      this.#udp(flows, slot, dir, frame, frame.data.subarray(off, off + captured));
+    }
   }
 
-  /** One TCP segment: sessions start with the first payload, seeded with the SYNs seen before. */
+  /**
+   * One TCP segment, its `captured` payload bytes at `off` in the frame: sessions start with the
+   * first payload, seeded with the SYNs seen before.
+   */
   #tcp(
     flows: FlowTable,
     slot: number,
     dir: Dir,
     d: PacketDecoder,
     frame: FrameView,
-    payload: Buffer,
+    off: number,
+    captured: number,
   ): void {
     const flags = d.tcpFlags;
     let s = this.#sessions[slot];
@@ -150,7 +158,11 @@ export class SniffStage implements PacketObserver, SessionOwner {
     }
     s.nowSec = frame.tsSec;
     s.nowNsec = frame.tsNsec;
-    s.tcp!.segment(dir, d.tcpSeq, d.tcpAck, flags, payload, d.payloadLen);
+    const r = s.tcp!;
+    // A view of the payload only for a side whose bytes are still read (the sniffer may have
+    // stopped wanting it, e.g. TLS after the handshake); the reassembler reads `wireLen` otherwise.
+    const payload = captured > 0 && r.reads(dir) ? frame.data.subarray(off, off + captured) : EMPTY;
+    r.segment(dir, d.tcpSeq, d.tcpAck, flags, payload, d.payloadLen);
   }
 
   /** One UDP payload (whole, or put back together from IP fragments). */

@@ -30,7 +30,8 @@ export class Exchange {
   /** Go's ContentLength of the request (header value, -1 chunked, 0 none). */
   requestContentLength = 0;
   requestBodyBytes = 0;
-  readonly #requestBody: BodyCapture;
+  /** Null when body capture is off (nothing to keep). */
+  readonly #requestBody: BodyCapture | null;
   /** Request bytes on the wire; for a WebSocket upgrade, plus the whole client side afterwards. */
   inputBytes = 0;
 
@@ -39,7 +40,7 @@ export class Exchange {
   responseHeader: HeaderMap | null = null;
   responseContentLength = 0;
   responseBodyBytes = 0;
-  readonly #responseBody: BodyCapture;
+  readonly #responseBody: BodyCapture | null;
   /** Response bytes on the wire, interim 1xx included. */
   outputBytes = 0;
 
@@ -48,28 +49,28 @@ export class Exchange {
   constructor(start: Timestamp, captureLimit: number) {
     this.start = start;
     this.#capturing = captureLimit > 0;
-    this.#requestBody = new BodyCapture(captureLimit);
-    this.#responseBody = new BodyCapture(captureLimit);
+    this.#requestBody = this.#capturing ? new BodyCapture(captureLimit) : null;
+    this.#responseBody = this.#capturing ? new BodyCapture(captureLimit) : null;
   }
 
   addRequestBody(bytes: Buffer): void {
     this.requestBodyBytes += bytes.length;
-    this.#requestBody.add(bytes);
+    this.#requestBody?.add(bytes);
   }
 
   addResponseBody(bytes: Buffer): void {
     this.responseBodyBytes += bytes.length;
-    this.#responseBody.add(bytes);
+    this.#responseBody?.add(bytes);
   }
 
   requestBodyGap(bytes: number): void {
     this.requestBodyBytes += bytes;
-    this.#requestBody.hole();
+    this.#requestBody?.hole();
   }
 
   responseBodyGap(bytes: number): void {
     this.responseBodyBytes += bytes;
-    this.#responseBody.hole();
+    this.#responseBody?.hole();
   }
 
   /** The record for this exchange, ending at `end`. */
@@ -97,7 +98,7 @@ export class Exchange {
     const request: HttpMessageRecord = {
       contentLength: this.#capturing ? this.requestBodyBytes : this.requestContentLength,
       header: this.requestHeader,
-      body: withBodies ? this.#requestBody.result() : null,
+      body: withBodies ? (this.#requestBody?.result() ?? null) : null,
     };
     const response: HttpMessageRecord =
       this.responseHeader === null
@@ -105,7 +106,7 @@ export class Exchange {
         : {
             contentLength: this.#capturing ? this.responseBodyBytes : this.responseContentLength,
             header: this.responseHeader,
-            body: withBodies ? this.#responseBody.result() : null,
+            body: withBodies ? (this.#responseBody?.result() ?? null) : null,
           };
     return {
       host: this.host,

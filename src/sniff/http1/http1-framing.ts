@@ -106,6 +106,11 @@ function takeTransferEncoding(header: HeaderMap, onError: (code: string) => void
 function contentLength(header: HeaderMap): number {
   const values = header.get(CONTENT_LENGTH);
   if (values === undefined) return ABSENT;
+  // The common case, one line of bare digits, without splitting and trimming.
+  if (values.length === 1) {
+    const n = bareDigits(values[0]!);
+    if (n !== INVALID) return n;
+  }
   let result = ABSENT;
   for (const v of values) {
     for (const member of v.split(',')) {
@@ -116,6 +121,19 @@ function contentLength(header: HeaderMap): number {
   }
   if (values.length > 1) header.set(CONTENT_LENGTH, [values[0]!.trim()]);
   return result;
+}
+
+/** `s` when it is 1..15 ASCII digits and nothing else, else INVALID (the caller looks closer). */
+function bareDigits(s: string): number {
+  const len = s.length;
+  if (len === 0 || len > MAX_CONTENT_LENGTH_DIGITS) return INVALID;
+  let n = 0;
+  for (let i = 0; i < len; i++) {
+    const d = s.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return INVALID;
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 function parseDigits(s: string): number {

@@ -21,9 +21,12 @@
  * Gaps: inside a body of known length (or a chunk's data, or a read-until-close body) the missing
  * bytes are counted against the body and parsing goes on; anywhere else the direction cannot find
  * its next message and stops. A message cut short hands the sink what was parsed of it.
+ *
+ * Lines are parsed in place: when a line lies within one queued chunk (nearly always), the start
+ * line and fields are decoded straight from that chunk's bytes by offset, without a view per line.
  */
 import type { HeaderMap } from '../../record/record-types.ts';
-import { addHeader, canonicalHeaderKey } from '../../record/header-map.ts';
+import { canonicalHeaderKey } from '../../record/header-map.ts';
 import type { SniffContext } from '../sniffer.ts';
 import { ChunkQueue } from '../chunk-queue.ts';
 import { BodyKind, type Framing, type FramingError } from './http1-framing.ts';
@@ -37,8 +40,10 @@ import { isHttpVersion, parseRequestLine, parseStatusLine } from './http1-start-
 import {
   COLON,
   CR,
+  indexIn,
   isOws,
-  isToken,
+  isTchar,
+  latin1,
   LF,
   owsTrimmedUtf8,
   parseChunkSize,
@@ -128,8 +133,23 @@ type St = (typeof St)[keyof typeof St];
 
 const HOST = 'Host';
 
-/** `#line()` result when no line ending came within the limit (compared by identity). */
-const TOO_LONG = Buffer.alloc(0);
+/** What `#line()` found. */
+const Line = {
+  /** The line ending has not arrived yet. */
+  Incomplete: 0,
+  /** A line, in `#lineBuf[#lineStart, #lineEnd)`. */
+  Ready: 1,
+  /** No line ending within the limit. */
+  TooLong: 2,
+} as const;
+type Line = (typeof Line)[keyof typeof Line];
+
+const EMPTY = Buffer.alloc(0);
+const UPPER_A = 0x41;
+const UPPER_Z = 0x5a;
+const LOWER_A = 0x61;
+const LOWER_Z = 0x7a;
+const HYPHEN = 0x2d;
 
 export class MessageParser {
   readonly #ctx: SniffContext;
@@ -155,6 +175,13 @@ export class MessageParser {
   #after: After = After.Next;
   /** `end()` came while Paused. */
   #endedWhilePaused = false;
+  /**
+   * The line `#line()` consumed, without its line ending: `#lineBuf[#lineStart, #lineEnd)`. The
+   * buffer is a queued chunk (or a copy when the line spanned chunks): valid until the next read.
+   */
+  #lineBuf: Buffer = EMPTY;
+  #lineStart = 0;
+  #lineEnd = 0;
 
   constructor(ctx: SniffContext, kind: MessageKind, sink: MessageSink) {
     this.#ctx = ctx;
@@ -173,6 +200,7 @@ export class MessageParser {
     this.#queue.push(bytes);
     this.#run();
     this.#queue.retain();
+    this.#lineBuf = EMPTY; // may be the borrowed chunk: not kept past the call
   }
 
   /** `bytes` bytes will never arrive. */
@@ -283,11 +311,12 @@ export class MessageParser {
       this.#inMessage = true;
       this.#sink.messageBegin();
     }
-    const line = this.#line(MAX_HEADER_BYTES - this.#wire);
-    if (line === null) return false;
-    if (line === TOO_LONG) return this.#fail('header_too_large', ERR_HEADER_TOO_LARGE);
-    if (line.length === 0) return true; // RFC 9112 §2.2: empty lines before a start line are ignored
-    const head = this.#parseStartLine(line);
+    const found = this.#line(MAX_HEADER_BYTES - this.#wire);
+    if (found === Line.Incomplete) return false;
+    if (found === Line.TooLong) return this.#fail('header_too_large', ERR_HEADER_TOO_LARGE);
+    // RFC 9112 §2.2: empty lines before a start line are ignored
+    if (this.#lineEnd === this.#lineStart) return true;
+    const head = this.#parseStartLine(this.#lineBuf, this.#lineStart, this.#lineEnd);
     if (head === null) {
       const code = this.#kind === MessageKind.Request ? 'bad_request_line' : 'bad_status_line';
       return this.#fail(code, ERR_MALFORMED_START);
@@ -301,13 +330,14 @@ export class MessageParser {
   }
 
   #readHeaderLine(): boolean {
-    const line = this.#line(MAX_HEADER_BYTES - this.#wire);
-    if (line === null) return false;
-    if (line === TOO_LONG || (line.length > 0 && ++this.#lines > MAX_HEADER_LINES)) {
+    const found = this.#line(MAX_HEADER_BYTES - this.#wire);
+    if (found === Line.Incomplete) return false;
+    const empty = this.#lineEnd === this.#lineStart;
+    if (found === Line.TooLong || (!empty && ++this.#lines > MAX_HEADER_LINES)) {
       return this.#fail('header_too_large', ERR_HEADER_TOO_LARGE);
     }
-    if (line.length === 0) return this.#headComplete();
-    this.#addField(line, this.#head!.header);
+    if (empty) return this.#headComplete();
+    this.#addField(this.#lineBuf, this.#lineStart, this.#lineEnd, this.#head!.header);
     return true;
   }
 
@@ -353,10 +383,10 @@ export class MessageParser {
   }
 
   #readChunkSize(): boolean {
-    const line = this.#line(MAX_CHUNK_LINE_BYTES);
-    if (line === null) return false;
-    if (line === TOO_LONG) return this.#fail('chunk_line_too_long', ERR_CHUNKED);
-    const size = parseChunkSize(line);
+    const found = this.#line(MAX_CHUNK_LINE_BYTES);
+    if (found === Line.Incomplete) return false;
+    if (found === Line.TooLong) return this.#fail('chunk_line_too_long', ERR_CHUNKED);
+    const size = parseChunkSize(this.#lineBuf, this.#lineStart, this.#lineEnd);
     if (size < 0) return this.#fail('bad_chunk_size', ERR_CHUNKED);
     if (size === 0) {
       // last-chunk: the trailer section follows (RFC 9112 §7.1.2)
@@ -390,12 +420,13 @@ export class MessageParser {
 
   /** Trailer fields are counted against the limits but not recorded (Go keeps them apart too). */
   #readTrailerLine(): boolean {
-    const line = this.#line(MAX_HEADER_BYTES - (this.#wire - this.#trailerStart));
-    if (line === null) return false;
-    if (line === TOO_LONG || (line.length > 0 && ++this.#lines > MAX_HEADER_LINES)) {
+    const found = this.#line(MAX_HEADER_BYTES - (this.#wire - this.#trailerStart));
+    if (found === Line.Incomplete) return false;
+    const empty = this.#lineEnd === this.#lineStart;
+    if (found === Line.TooLong || (!empty && ++this.#lines > MAX_HEADER_LINES)) {
       return this.#fail('trailer_too_large', ERR_CHUNKED);
     }
-    return line.length === 0 ? this.#endMessage() : true;
+    return empty ? this.#endMessage() : true;
   }
 
   #readUntilClose(): boolean {
@@ -407,20 +438,39 @@ export class MessageParser {
   }
 
   /**
-   * Consumes the next line if its LF lies within `limit` bytes and returns it without CR LF; null
-   * when it has not fully arrived; TOO_LONG when `limit` bytes hold no LF.
+   * Consumes the next line if its LF lies within `limit` bytes and sets `#lineBuf` / `#lineStart` /
+   * `#lineEnd` to it without CR LF (Ready); Incomplete when it has not fully arrived; TooLong when
+   * `limit` bytes hold no LF. A line inside the first queued chunk is left in that chunk (no view,
+   * no copy); one that spans chunks is copied out.
    */
-  #line(limit: number): Buffer | null {
-    const lf = this.#queue.indexOf(LF, limit);
-    if (lf < 0) return this.#queue.size >= limit ? TOO_LONG : null;
-    const raw = this.#queue.consume(lf + 1);
+  #line(limit: number): Line {
+    const queue = this.#queue;
+    const lf = queue.indexOf(LF, limit);
+    if (lf < 0) return queue.size >= limit ? Line.TooLong : Line.Incomplete;
+    const chunk = queue.headChunk;
+    const offset = queue.headOffset;
+    let buf: Buffer;
+    let start: number;
+    if (lf < chunk.length - offset) {
+      buf = chunk;
+      start = offset;
+      queue.skip(lf + 1); // moves an offset; the chunk's bytes stay as they are
+    } else {
+      buf = queue.consume(lf + 1);
+      start = 0;
+    }
     this.#wire += lf + 1;
-    return raw.subarray(0, lf > 0 && raw[lf - 1] === CR ? lf - 1 : lf);
+    const end = start + lf;
+    this.#lineBuf = buf;
+    this.#lineStart = start;
+    this.#lineEnd = lf > 0 && buf[end - 1] === CR ? end - 1 : end;
+    return Line.Ready;
   }
 
-  #parseStartLine(line: Buffer): MessageHead | null {
+  /** The start line in `line[start, end)`. */
+  #parseStartLine(line: Buffer, start: number, end: number): MessageHead | null {
     if (this.#kind === MessageKind.Request) {
-      const r = parseRequestLine(line);
+      const r = parseRequestLine(line, start, end);
       if (r === null) return null;
       return {
         method: r.method,
@@ -431,7 +481,7 @@ export class MessageParser {
         host: null,
       };
     }
-    const s = parseStatusLine(line);
+    const s = parseStatusLine(line, start, end);
     if (s === null) return null;
     return {
       method: '',
@@ -443,9 +493,12 @@ export class MessageParser {
     };
   }
 
-  /** One field line (RFC 9112 §5): `name ":" OWS value OWS`, or an obs-fold continuation. */
-  #addField(line: Buffer, header: HeaderMap): void {
-    if (isOws(line[0]!)) {
+  /**
+   * One field line (RFC 9112 §5) in `line[start, end)` (non-empty): `name ":" OWS value OWS`, or an
+   * obs-fold continuation. Added under its canonical key, one value per line (header-map.ts).
+   */
+  #addField(line: Buffer, start: number, end: number, header: HeaderMap): void {
+    if (isOws(line[start]!)) {
       // RFC 9112 §5.2: obs-fold; the recipient replaces it with SP and appends to the field value.
       const values = this.#lastField === '' ? undefined : header.get(this.#lastField);
       if (values === undefined) {
@@ -453,19 +506,35 @@ export class MessageParser {
         return;
       }
       values[values.length - 1] =
-        `${values[values.length - 1]!} ${owsTrimmedUtf8(line, 0, line.length)}`;
+        `${values[values.length - 1]!} ${owsTrimmedUtf8(line, start, end)}`;
       return;
     }
-    const colon = line.indexOf(COLON);
-    // RFC 9112 §5.1: the name is a token and no whitespace precedes the colon.
-    if (colon <= 0 || !isToken(line, 0, colon)) {
+    // RFC 9112 §5.1: the name is a token and no whitespace precedes the colon. The tchar run ends
+    // at the first colon exactly when everything before that colon is a token. On the way, note
+    // whether the name is already in Go's canonical form (header-map.ts: a letter is upper-case
+    // first and after '-', lower-case elsewhere): most senders write it so, and then
+    // canonicalHeaderKey would return it unchanged.
+    let colon = start;
+    let canonical = true;
+    let upper = true;
+    for (; colon < end; colon++) {
+      const c = line[colon]!;
+      if (!isTchar(c)) break;
+      if (upper ? c >= LOWER_A && c <= LOWER_Z : c >= UPPER_A && c <= UPPER_Z) canonical = false;
+      upper = c === HYPHEN;
+    }
+    if (colon === start || colon === end || line[colon] !== COLON) {
       this.#ctx.parseError('http', 'bad_header_line');
       this.#lastField = '';
       return;
     }
-    const name = line.toString('latin1', 0, colon);
-    addHeader(header, name, owsTrimmedUtf8(line, colon + 1, line.length));
-    this.#lastField = canonicalHeaderKey(name);
+    const name = latin1(line, start, colon);
+    const key = canonical ? name : canonicalHeaderKey(name);
+    const value = owsTrimmedUtf8(line, colon + 1, end);
+    const values = header.get(key);
+    if (values === undefined) header.set(key, [value]);
+    else values.push(value);
+    this.#lastField = key;
   }
 
   #endMessage(): boolean {
@@ -517,16 +586,15 @@ export class MessageParser {
   #salvageStartLine(): MessageHead | null {
     const n = Math.min(this.#queue.size, MAX_HEADER_BYTES);
     if (n === 0) return null;
-    let line = this.#queue.consume(n);
+    const line = this.#queue.consume(n);
     this.#wire += n;
     let start = 0;
     while (start < line.length && (line[start] === CR || line[start] === LF)) start++;
-    let end = line.indexOf(LF, start);
+    let end = indexIn(line, LF, start, line.length);
     if (end < 0) end = line.length;
     if (end > start && line[end - 1] === CR) end--;
-    line = line.subarray(start, end);
-    if (this.#kind === MessageKind.Request && line.indexOf(SP) < 0) return null;
-    return this.#parseStartLine(line);
+    if (this.#kind === MessageKind.Request && indexIn(line, SP, start, end) < 0) return null;
+    return this.#parseStartLine(line, start, end);
   }
 
   #stop(err: string): void {

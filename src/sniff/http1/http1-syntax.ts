@@ -15,6 +15,11 @@ for (let c = 0x30; c <= 0x39; c++) TCHAR[c] = 1;
 for (let c = 0x41; c <= 0x5a; c++) TCHAR[c] = 1;
 for (let c = 0x61; c <= 0x7a; c++) TCHAR[c] = 1;
 
+/** Is `byte` a tchar? */
+export function isTchar(byte: number): boolean {
+  return TCHAR[byte] === 1;
+}
+
 /** RFC 9110 §5.6.2: token = 1*tchar, over `bytes[start, end)`. */
 export function isToken(bytes: Uint8Array, start: number, end: number): boolean {
   if (end <= start) return false;
@@ -31,7 +36,32 @@ export function isOws(byte: number): boolean {
 export function owsTrimmedUtf8(bytes: Buffer, start: number, end: number): string {
   while (start < end && isOws(bytes[start]!)) start++;
   while (end > start && isOws(bytes[end - 1]!)) end--;
-  return bytes.toString('utf8', start, end);
+  return utf8(bytes, start, end);
+}
+
+/** Node's own Buffer decoders, which `toString(encoding, start, end)` dispatches to. */
+interface BufferSlices {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+}
+
+/**
+ * `bytes.toString('latin1', start, end)` without the encoding dispatch and argument coercion
+ * (a few hundred thousand calls per capture). Caller guarantees `0 <= start <= end <= length`.
+ */
+export function latin1(bytes: Buffer, start: number, end: number): string {
+  return (bytes as unknown as BufferSlices).latin1Slice(start, end);
+}
+
+/** `bytes.toString('utf8', start, end)`, as `latin1` (U+FFFD for invalid sequences). */
+export function utf8(bytes: Buffer, start: number, end: number): string {
+  return (bytes as unknown as BufferSlices).utf8Slice(start, end);
+}
+
+/** Offset of the first `byte` in `bytes[start, end)`, or -1 (never looks past `end`). */
+export function indexIn(bytes: Uint8Array, byte: number, start: number, end: number): number {
+  for (let i = start; i < end; i++) if (bytes[i] === byte) return i;
+  return -1;
 }
 
 /** Comma-separated list members (RFC 9110 §5.6.1), trimmed and lower-cased, empty ones dropped. */
@@ -52,21 +82,22 @@ const SEMICOLON = 0x3b;
 const MAX_CHUNK_SIZE_BEFORE_DIGIT = (Number.MAX_SAFE_INTEGER - 15) / 16;
 
 /**
- * RFC 9112 §7.1: `chunk-size [ chunk-ext ]` (line ending removed). Extensions are skipped: after the
- * hex digits only BWS and a `;` may follow. Returns -1 when malformed or past 2^53 − 1.
+ * RFC 9112 §7.1: `chunk-size [ chunk-ext ]` in `line[start, end)` (line ending removed). Extensions
+ * are skipped: after the hex digits only BWS and a `;` may follow. Returns -1 when malformed or
+ * past 2^53 − 1.
  */
-export function parseChunkSize(line: Uint8Array): number {
+export function parseChunkSize(line: Uint8Array, start = 0, end = line.length): number {
   let size = 0;
-  let i = 0;
-  for (; i < line.length; i++) {
+  let i = start;
+  for (; i < end; i++) {
     const digit = hexValue(line[i]!);
     if (digit < 0) break;
     if (size > MAX_CHUNK_SIZE_BEFORE_DIGIT) return -1;
     size = size * 16 + digit;
   }
-  if (i === 0) return -1;
-  while (i < line.length && isOws(line[i]!)) i++; // BWS before a chunk-ext (§7.1.1)
-  return i === line.length || line[i] === SEMICOLON ? size : -1;
+  if (i === start) return -1;
+  while (i < end && isOws(line[i]!)) i++; // BWS before a chunk-ext (§7.1.1)
+  return i === end || line[i] === SEMICOLON ? size : -1;
 }
 
 function hexValue(c: number): number {
