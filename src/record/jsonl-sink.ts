@@ -4,16 +4,24 @@
  * Lines are gathered into ~64 KiB writes. `write()` never blocks capture; `drain()` lets the
  * pipeline wait while the stream's buffer is over its high-water mark, the same backpressure the
  * pcap writer applies, so a slow disk slows reading a file instead of growing the heap.
+ *
+ * Records are encoded as UTF-8 straight into the pending chunk (gost-json.ts `writeRecord`), which
+ * goes to the stream as a Buffer: no per-line strings to join, measure and encode again.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { TapgateError } from '../errors.ts';
 import type { RecordSink } from '../sniff/sniff-stage.ts';
-import { serializeRecord } from './gost-json.ts';
+import { writeRecord } from './gost-json.ts';
+import { JsonWriter } from './json-writer.ts';
 import type { GostRecord } from './record-types.ts';
 
+/** A chunk is written once a record takes it to this size or beyond. */
 const FLUSH_BYTES = 64 * 1024;
+/** Room of a chunk: the flush size plus a typical record or more, so that it rarely has to grow. */
+const CHUNK_BYTES = 96 * 1024;
+const NEWLINE = 0x0a;
 
 export interface JsonlSinkStats {
   records: number;
@@ -32,8 +40,8 @@ export class JsonlSink implements RecordSink {
   readonly #out: Writable;
   readonly #ownsStream: boolean;
   readonly #pcapFiles: JsonlSinkOptions['pcapFiles'];
-  #pending: string[] = [];
-  #pendingBytes = 0;
+  /** The pending chunk: the lines not yet handed to the stream. */
+  readonly #chunk = new JsonWriter(CHUNK_BYTES);
   #error: Error | null = null;
   readonly stats: JsonlSinkStats = { records: 0, bytes: 0, writeErrors: 0, encodeErrors: 0 };
 
@@ -66,17 +74,18 @@ export class JsonlSink implements RecordSink {
   write(record: GostRecord): void {
     const flow = record.flow;
     if (flow && this.#pcapFiles) flow.pcap = this.#pcapFiles(flow.firstSeen.sec, flow.lastSeen.sec);
-    let line: string;
+    const chunk = this.#chunk;
+    const start = chunk.pos;
     try {
-      line = serializeRecord(record) + '\n';
+      writeRecord(chunk, record, undefined);
     } catch {
+      chunk.pos = start; // drop the part written
       this.stats.encodeErrors++;
       return;
     }
-    this.#pending.push(line);
-    this.#pendingBytes += line.length;
+    chunk.char(NEWLINE);
     this.stats.records++;
-    if (this.#pendingBytes >= FLUSH_BYTES) this.#flush();
+    if (chunk.pos >= FLUSH_BYTES) this.#flush();
   }
 
   /** Resolves when the stream can take more; the pipeline awaits it between input chunks. */
@@ -101,11 +110,9 @@ export class JsonlSink implements RecordSink {
   }
 
   #flush(): void {
-    if (this.#pending.length === 0) return;
-    const text = this.#pending.join('');
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    this.stats.bytes += Buffer.byteLength(text);
-    this.#out.write(text);
+    const chunk = this.#chunk;
+    if (chunk.pos === 0) return;
+    this.stats.bytes += chunk.pos;
+    this.#out.write(chunk.take());
   }
 }

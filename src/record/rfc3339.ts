@@ -89,6 +89,16 @@ function zoneText(offsetSec: number): string {
 }
 
 /**
+ * The zone offset east of UTC, in seconds, that `formatRfc3339Nano(ts, offsetMinutes)` uses for a
+ * time in second `sec`: `offsetMinutes` when given, else the local zone's.
+ */
+export function zoneOffsetSeconds(sec: number, offsetMinutes?: number): number {
+  return offsetMinutes === undefined
+    ? localOffsetSeconds(sec)
+    : Math.round(offsetMinutes * SEC_PER_MIN);
+}
+
+/**
  * Formats `ts` as Go's `time.RFC3339Nano`. `offsetMinutes` is the zone offset east of UTC (`60` →
  * `+01:00`, `-300` → `-05:00`); without it the local zone's offset at that instant is used, so
  * daylight saving time is followed. Years are written with at least 4 digits.
@@ -102,8 +112,14 @@ export function formatRfc3339Nano(ts: Timestamp, offsetMinutes?: number): string
     sec += carry;
     nsec -= carry * NS_PER_SEC;
   }
-  const offsetSec =
-    offsetMinutes === undefined ? localOffsetSeconds(sec) : Math.round(offsetMinutes * SEC_PER_MIN);
+  return formatRfc3339NanoAt(sec, nsec, zoneOffsetSeconds(sec, offsetMinutes));
+}
+
+/**
+ * `formatRfc3339Nano` of second `sec` and `nsec` (0 ≤ nsec < 10^9) nanoseconds in a zone
+ * `offsetSec` seconds east of UTC (see zoneOffsetSeconds).
+ */
+export function formatRfc3339NanoAt(sec: number, nsec: number, offsetSec: number): string {
   const local = sec + offsetSec;
   const days = Math.floor(local / SEC_PER_DAY);
   const secOfDay = local - days * SEC_PER_DAY;

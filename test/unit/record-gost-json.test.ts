@@ -12,7 +12,12 @@ import type {
   HeaderMap,
   TlsRecord,
 } from '../../src/record/record-types.ts';
-import { compareUtf8, quoteJsonString, serializeRecord } from '../../src/record/gost-json.ts';
+import {
+  compareUtf8,
+  quoteJsonString,
+  serializeRecord,
+  sortEntries,
+} from '../../src/record/gost-json.ts';
 import { rng } from '../helpers/random.ts';
 
 /** The §1.8 examples are in +01:00. */
@@ -495,4 +500,94 @@ test('a non-integer in an integer field is refused', () => {
   assert.throws(() => serializeRecord({ ...base, duration: 1.5 }), RangeError);
   assert.throws(() => serializeRecord({ ...base, inputBytes: Number.NaN }), RangeError);
   assert.equal(serializeRecord({ ...base, duration: -3 }).includes('"duration":-3,'), true);
+});
+
+test('sortEntries orders keys by UTF-8 bytes and moves values along (random maps)', () => {
+  const pool = ['a', 'b', 'A', '-', 'é', '\u0800', '\ue000', '\uffff', '😀', '\u{10ffff}'];
+  const rand = rng(17);
+  for (let n = 0; n < 2000; n++) {
+    // Up to 40 keys: both the insertion sort and the general sort; some maps already in order.
+    const keys = new Set<string>();
+    for (let i = Math.floor(rand() * 40); i > 0; i--) {
+      let k = '';
+      for (let j = 1 + Math.floor(rand() * 4); j > 0; j--)
+        k += pool[Math.floor(rand() * pool.length)]!;
+      keys.add(k);
+    }
+    const want = [...keys].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    const order = n % 4 === 0 ? [...want] : [...keys];
+    const values = order.map((k) => `v:${k}`);
+    sortEntries(order, values);
+    assert.deepEqual(order, want);
+    assert.deepEqual(
+      values,
+      want.map((k) => `v:${k}`),
+    );
+  }
+});
+
+test('header maps: output independent of arrival order; odd names escaped like values', () => {
+  const rand = rng(23);
+  const names = ['Content-Type', 'Accept', 'X-A&B', 'X-<b>', 'naïve', 'Über', 'Etag', 'Date', '😀'];
+  for (let n = 0; n < 200; n++) {
+    const entries = names
+      .filter(() => rand() < 0.7)
+      .map((k, i): [string, string[]] => [k, [`${i}`, '<']]);
+    const shuffled = [...entries];
+    for (let i = shuffled.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [shuffled[i], shuffled[j]] = [shuffled[j]!, shuffled[i]!];
+    }
+    const sorted = [...entries].sort(([a], [b]) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    const want =
+      '{' +
+      sorted
+        .map(([k, v]) => `${quoteJsonString(k)}:[${v.map(quoteJsonString).join(',')}]`)
+        .join(',') +
+      '}';
+    const line = serializeRecord(
+      gwRecord({
+        http: {
+          host: 'h',
+          method: 'GET',
+          proto: 'HTTP/1.1',
+          scheme: '',
+          uri: '/',
+          cached: false,
+          statusCode: 200,
+          request: { contentLength: 0, header: new Map(shuffled), body: null },
+          response: { contentLength: 0, header: null, body: null },
+        },
+        sid: 'x',
+        duration: 0,
+        time: T,
+      }),
+    );
+    assert.ok(line.includes(`"request":{"contentLength":0,"header":${want},"body":null}`), line);
+  }
+});
+
+test('header names past the name cache bound still come out right', () => {
+  for (let n = 0; n < 1500; n++) {
+    const name = `X-Name-${n}${n % 3 === 0 ? '&' : ''}`;
+    const line = serializeRecord(
+      gwRecord({
+        http: {
+          host: 'h',
+          method: 'GET',
+          proto: 'HTTP/1.1',
+          scheme: '',
+          uri: '/',
+          cached: false,
+          statusCode: 0,
+          request: { contentLength: 0, header: headers([name, 'v'], ['A', 'w']), body: null },
+          response: { contentLength: 0, header: null, body: null },
+        },
+        sid: 'x',
+        duration: 0,
+        time: T,
+      }),
+    );
+    assert.ok(line.includes(`"header":{"A":["w"],${quoteJsonString(name)}:["v"]}`), line);
+  }
 });
