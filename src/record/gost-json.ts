@@ -463,13 +463,22 @@ function certificate(w: JsonWriter, c: CertificateRecord): void {
   w.char(CLOSE_BRACE);
 }
 
-function certificates(w: JsonWriter, list: readonly CertificateRecord[]): void {
+/** A JSON array of objects, each written by `one`. */
+function objectArray<T>(
+  w: JsonWriter,
+  list: readonly T[],
+  one: (w: JsonWriter, item: T) => void,
+): void {
   w.char(OPEN_BRACKET);
   for (let i = 0; i < list.length; i++) {
     if (i !== 0) w.char(COMMA);
-    certificate(w, list[i]!);
+    one(w, list[i]!);
   }
   w.char(CLOSE_BRACKET);
+}
+
+function certificates(w: JsonWriter, list: readonly CertificateRecord[]): void {
+  objectArray(w, list, certificate);
 }
 
 function tls(w: JsonWriter, t: TlsRecord): void {
@@ -516,12 +525,7 @@ function dnsAnswer(w: JsonWriter, a: DnsAnswerRecord): void {
 }
 
 function dnsAnswers(w: JsonWriter, list: readonly DnsAnswerRecord[]): void {
-  w.char(OPEN_BRACKET);
-  for (let i = 0; i < list.length; i++) {
-    if (i !== 0) w.char(COMMA);
-    dnsAnswer(w, list[i]!);
-  }
-  w.char(CLOSE_BRACKET);
+  objectArray(w, list, dnsAnswer);
 }
 
 function dns(w: JsonWriter, d: DnsRecord): void {
