@@ -6,24 +6,15 @@
  * server, `src` and `client` empty, one `sid` per flow. tapgate's per-flow facts go after `time`
  * in the `flow` extension.
  */
-import { nsBetween, type ConnectionEndpoints, type Timestamp } from '../sniff/sniffer.ts';
+import { nsBetween, type ConnectionEndpoints } from '../sniff/sniffer.ts';
 import type { FlowExtension, GostRecord, RecordUnit } from './record-types.ts';
 
 /** What the capture knows about a flow when one of its records is built. */
 export interface FlowFacts {
   endpoints: ConnectionEndpoints;
   sid: string;
-  communityId: string;
-  clientPackets: number;
-  clientBytes: number;
-  serverPackets: number;
-  serverBytes: number;
-  firstSeen: Timestamp;
-  lastSeen: Timestamp;
-  midstream: boolean;
-  gaps: number;
-  gapBytes: number;
-  cutoff: boolean;
+  /** Written as the record's `flow` extension. */
+  flow: FlowExtension;
 }
 
 /** `ip:port`, IPv6 in brackets (Go's net.JoinHostPort). */
@@ -31,27 +22,14 @@ export function joinHostPort(ip: string, port: number): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
-export function buildRecord(service: string, unit: RecordUnit, flow: FlowFacts): GostRecord {
-  const ep = flow.endpoints;
+export function buildRecord(service: string, unit: RecordUnit, facts: FlowFacts): GostRecord {
+  const ep = facts.endpoints;
+  const flow = facts.flow;
   const client = joinHostPort(ep.clientIp, ep.clientPort);
   const server = joinHostPort(ep.serverIp, ep.serverPort);
   const whole = unit.scope === 'connection';
   const start = whole ? flow.firstSeen : unit.start;
   const end = whole ? flow.lastSeen : unit.end;
-  const ext: FlowExtension = {
-    communityId: flow.communityId,
-    clientPackets: flow.clientPackets,
-    clientBytes: flow.clientBytes,
-    serverPackets: flow.serverPackets,
-    serverBytes: flow.serverBytes,
-    firstSeen: flow.firstSeen,
-    lastSeen: flow.lastSeen,
-    midstream: flow.midstream,
-    gaps: flow.gaps,
-    gapBytes: flow.gapBytes,
-    cutoff: flow.cutoff,
-    pcap: [],
-  };
   const rec: GostRecord = {
     service,
     network: ep.network,
@@ -64,10 +42,10 @@ export function buildRecord(service: string, unit: RecordUnit, flow: FlowFacts):
     clientIP: unit.clientIP !== '' ? unit.clientIP : ep.clientIp,
     inputBytes: whole ? flow.clientBytes : unit.inputBytes,
     outputBytes: whole ? flow.serverBytes : unit.outputBytes,
-    sid: flow.sid,
+    sid: facts.sid,
     duration: Math.max(0, nsBetween(start, end)),
     time: start,
-    flow: ext,
+    flow,
   };
   if (unit.proto !== '') rec.proto = unit.proto;
   if (unit.http) rec.http = unit.http;

@@ -8,6 +8,7 @@
  *
  * `hostWithPort`: the record host HTTP/1 builds from the Host header, as GOST does.
  */
+import { joinHostPort } from '../record/record-builder.ts';
 import { isIP } from 'node:net';
 import type { HeaderMap } from '../record/record-types.ts';
 
@@ -45,7 +46,7 @@ export function goIpString(s: string): string {
 export function hostWithPort(host: string, port: number): string {
   if (host === '' || goPortOf(host) !== '') return host;
   const bare = host.replace(/^[[\]]+|[[\]]+$/g, '');
-  return bare.includes(':') ? `[${bare}]:${port}` : `${bare}:${port}`;
+  return joinHostPort(bare, port);
 }
 
 /** The port Go's `net.SplitHostPort` returns, '' when it reports an error. */

@@ -277,17 +277,20 @@ export class SniffStage implements PacketObserver, SessionOwner {
     return {
       endpoints: ep,
       sid: s.sid,
-      communityId: s.communityId,
-      clientPackets: flows.packets[slot * 2]!,
-      clientBytes: flows.payloadBytes[slot * 2]!,
-      serverPackets: flows.packets[slot * 2 + 1]!,
-      serverBytes: flows.payloadBytes[slot * 2 + 1]!,
-      firstSeen: s.firstSeen,
-      lastSeen: s.now(),
-      midstream: r ? r.midstream[0] || r.midstream[1] : false,
-      gaps: r?.gaps ?? 0,
-      gapBytes: r?.gapBytes ?? 0,
-      cutoff: flows.isCut(slot),
+      flow: {
+        communityId: s.communityId,
+        clientPackets: flows.packets[slot * 2]!,
+        clientBytes: flows.payloadBytes[slot * 2]!,
+        serverPackets: flows.packets[slot * 2 + 1]!,
+        serverBytes: flows.payloadBytes[slot * 2 + 1]!,
+        firstSeen: s.firstSeen,
+        lastSeen: s.now(),
+        midstream: r ? r.midstream[0] || r.midstream[1] : false,
+        gaps: r?.gaps ?? 0,
+        gapBytes: r?.gapBytes ?? 0,
+        cutoff: flows.isCut(slot),
+        pcap: [], // filled by the sink that knows the pcap output
+      },
     };
   }
 

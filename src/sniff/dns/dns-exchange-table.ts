@@ -14,6 +14,7 @@
  * still paired; the side only tells which address is the server (`host`). A pending query keeps
  * only strings and numbers, never the message bytes.
  */
+import { joinHostPort } from '../../record/record-builder.ts';
 import type { DnsAnswerRecord, DnsRecord, RecordUnit } from '../../record/record-types.ts';
 import { Side, type SniffContext, type Timestamp } from '../sniffer.ts';
 import { classToString, rcodeToString, typeToString } from './dns-constants.ts';
@@ -175,7 +176,7 @@ export class DnsExchangeTable {
     const ep = this.#ctx.endpoints;
     const ip = side === Side.Server ? ep.serverIp : ep.clientIp;
     const port = side === Side.Server ? ep.serverPort : ep.clientPort;
-    return `${this.#network}://${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
+    return `${this.#network}://${joinHostPort(ip, port)}`;
   }
 }
 
