@@ -274,3 +274,28 @@ test('--records alone: JSON lines on stdout or in a file, named pcaps with -w, f
   assert.equal(noDir.code, 2);
   assert.match(noDir.stderr, /cannot open records file/);
 });
+
+test('--websocket-sample-rate takes a negative value with a space; --dns-ports moves DNS', async () => {
+  const ws = join(corpusDir, 'captures', 'zk-ws-basic.pcap');
+  const all = await runCli([
+    'capture',
+    '-r',
+    ws,
+    '--records',
+    '-',
+    '-q',
+    '--websocket-sample-rate',
+    '-1',
+  ]);
+  assert.equal(all.code, 0, all.stderr);
+  const frames = all.stdout.split('\n').filter((l) => l.includes('"websocket":'));
+  assert.equal(frames.length, 9, 'every frame tshark sees is a record');
+
+  const dns = join(corpusDir, 'captures', 'sv-dns-a-aaaa-mx.pcap');
+  const count = (out: string): number =>
+    out.split('\n').filter((l) => l.includes('"proto":"dns"')).length;
+  const standard = await runCli(['capture', '-r', dns, '--records', '-', '-q']);
+  assert.equal(count(standard.stdout), 3);
+  const moved = await runCli(['capture', '-r', dns, '--records', '-', '-q', '--dns-ports', '5353']);
+  assert.equal(count(moved.stdout), 0, 'port 53 is no longer tried as DNS');
+});
