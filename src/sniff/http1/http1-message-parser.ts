@@ -43,12 +43,35 @@ import {
   indexIn,
   isOws,
   isTchar,
-  latin1,
   LF,
   owsTrimmedUtf8,
   parseChunkSize,
   SP,
 } from './http1-syntax.ts';
+import { latin1, utf8 } from '../buffer-text.ts';
+import { AsciiStringCache, fnvStep, FNV_SEED, MAX_CACHED_BYTES } from './ascii-string-cache.ts';
+
+/** Recent field names and values (ascii-string-cache.ts), shared by every parser of the thread. */
+const fieldNames = new AsciiStringCache(256);
+const fieldValues = new AsciiStringCache(2048);
+
+/**
+ * A field value: `line[start, end)` without leading and trailing OWS, decoded as UTF-8 (U+FFFD if
+ * invalid). Short ASCII values come from the cache; one pass finds whether they qualify and their
+ * hash.
+ */
+function fieldValue(line: Buffer, start: number, end: number): string {
+  while (start < end && isOws(line[start]!)) start++;
+  while (end > start && isOws(line[end - 1]!)) end--;
+  if (end - start > MAX_CACHED_BYTES) return utf8(line, start, end);
+  let hash = FNV_SEED;
+  for (let i = start; i < end; i++) {
+    const c = line[i]!;
+    if (c >= ASCII_LIMIT) return utf8(line, start, end);
+    hash = fnvStep(hash, c);
+  }
+  return fieldValues.get(line, start, end, hash);
+}
 
 export const MessageKind = { Request: 0, Response: 1 } as const;
 export type MessageKind = (typeof MessageKind)[keyof typeof MessageKind];
@@ -150,6 +173,7 @@ const UPPER_Z = 0x5a;
 const LOWER_A = 0x61;
 const LOWER_Z = 0x7a;
 const HYPHEN = 0x2d;
+const ASCII_LIMIT = 0x80;
 
 export class MessageParser {
   readonly #ctx: SniffContext;
@@ -517,20 +541,26 @@ export class MessageParser {
     let colon = start;
     let canonical = true;
     let upper = true;
+    let hash = FNV_SEED;
     for (; colon < end; colon++) {
       const c = line[colon]!;
       if (!isTchar(c)) break;
       if (upper ? c >= LOWER_A && c <= LOWER_Z : c >= UPPER_A && c <= UPPER_Z) canonical = false;
       upper = c === HYPHEN;
+      hash = fnvStep(hash, c);
     }
     if (colon === start || colon === end || line[colon] !== COLON) {
       this.#ctx.parseError('http', 'bad_header_line');
       this.#lastField = '';
       return;
     }
-    const name = latin1(line, start, colon);
+    // tchars are ASCII: the name can always come from the cache.
+    const name =
+      colon - start <= MAX_CACHED_BYTES
+        ? fieldNames.get(line, start, colon, hash)
+        : latin1(line, start, colon);
     const key = canonical ? name : canonicalHeaderKey(name);
-    const value = owsTrimmedUtf8(line, colon + 1, end);
+    const value = fieldValue(line, colon + 1, end);
     const values = header.get(key);
     if (values === undefined) header.set(key, [value]);
     else values.push(value);

@@ -3,7 +3,8 @@
  * method has to be a token, the rest is taken as sent and judged separately (`isHttpVersion`), so a
  * request like `GET /HTTP/1.1` or `OPTIONS` still yields a record that a server may well answer.
  */
-import { indexIn, isToken, latin1, SP, utf8 } from './http1-syntax.ts';
+import { latin1, utf8 } from '../buffer-text.ts';
+import { indexIn, isToken, SP } from './http1-syntax.ts';
 
 export interface RequestLine {
   method: string;

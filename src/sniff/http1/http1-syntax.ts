@@ -1,6 +1,7 @@
 /**
  * Byte-level grammar pieces of RFC 9110 / RFC 9112 shared by the start-line and field parsers.
  */
+import { utf8 } from '../buffer-text.ts';
 
 export const CR = 0x0d;
 export const LF = 0x0a;
@@ -37,25 +38,6 @@ export function owsTrimmedUtf8(bytes: Buffer, start: number, end: number): strin
   while (start < end && isOws(bytes[start]!)) start++;
   while (end > start && isOws(bytes[end - 1]!)) end--;
   return utf8(bytes, start, end);
-}
-
-/** Node's own Buffer decoders, which `toString(encoding, start, end)` dispatches to. */
-interface BufferSlices {
-  latin1Slice(start: number, end: number): string;
-  utf8Slice(start: number, end: number): string;
-}
-
-/**
- * `bytes.toString('latin1', start, end)` without the encoding dispatch and argument coercion
- * (a few hundred thousand calls per capture). Caller guarantees `0 <= start <= end <= length`.
- */
-export function latin1(bytes: Buffer, start: number, end: number): string {
-  return (bytes as unknown as BufferSlices).latin1Slice(start, end);
-}
-
-/** `bytes.toString('utf8', start, end)`, as `latin1` (U+FFFD for invalid sequences). */
-export function utf8(bytes: Buffer, start: number, end: number): string {
-  return (bytes as unknown as BufferSlices).utf8Slice(start, end);
 }
 
 /** Offset of the first `byte` in `bytes[start, end)`, or -1 (never looks past `end`). */
