@@ -22,6 +22,12 @@ const FLUSH_BYTES = 64 * 1024;
 /** Room of a chunk: the flush size plus a typical record or more, so that it rarely has to grow. */
 const CHUNK_BYTES = 96 * 1024;
 const NEWLINE = 0x0a;
+/**
+ * Bytes the file stream may hold before `drain()` makes the pipeline wait: several chunks, so that
+ * one chunk is written (on the libuv pool) while the next is being encoded. With the stream's
+ * default of 16 KiB every chunk would wait for the previous write to finish.
+ */
+const STREAM_BUFFER_BYTES = 1024 * 1024;
 
 export interface JsonlSinkStats {
   records: number;
@@ -58,7 +64,10 @@ export class JsonlSink implements RecordSink {
   /** Opens `path` for appending (`-` = stdout); fails with TG_ERR_OUTPUT_WRITE if it cannot. */
   static async open(path: string, opts: JsonlSinkOptions = {}): Promise<JsonlSink> {
     if (path === '-') return new JsonlSink(process.stdout, false, opts);
-    const stream: WriteStream = createWriteStream(path, { flags: 'a' });
+    const stream: WriteStream = createWriteStream(path, {
+      flags: 'a',
+      highWaterMark: STREAM_BUFFER_BYTES,
+    });
     try {
       await once(stream, 'open');
     } catch (e) {
