@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(tcpdump tshark libpcap-dev tcpreplay iproute2 iptables procps python3 g++ make time gzip curl dnsutils openssl redis-server prometheus)
+apt_packages=(tcpdump tshark libpcap-dev tcpreplay iproute2 iptables procps python3 g++ make time gzip curl dnsutils openssl redis-server prometheus systemd)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
