@@ -4,6 +4,7 @@
  */
 import { createHash, X509Certificate } from 'node:crypto';
 import type { CertificateRecord } from '../../record/record-types.ts';
+import { goIpString } from '../client-ip.ts';
 import { ByteReader } from './byte-reader.ts';
 
 /** Most certificates decoded from one chain (real chains hold 2–4). */
@@ -109,7 +110,9 @@ function subjectAltNames(text: string | undefined): string[] {
       next = sep < 0 ? text.length : sep;
       value = text.slice(colon + 1, next);
     }
-    if (prefix === SAN_DNS || prefix === SAN_IP) out.push(value);
+    if (prefix === SAN_DNS) out.push(value);
+    // Node prints IPv6 in full, upper case; Go's x509 (and so GOST) the RFC 5952 way.
+    else if (prefix === SAN_IP) out.push(goIpString(value) || value);
     pos = next + 2;
   }
   return out;
