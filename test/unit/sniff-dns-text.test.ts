@@ -584,6 +584,58 @@ test('NSEC, DS, NAPTR, CAA lines (parse_test.go)', () => {
   );
 });
 
+test('NSEC3, NSEC3PARAM (RFC 5155 appendix A), TLSA and HINFO lines', () => {
+  // RFC 5155 A: 2t7b4g4vsa5smi47k61mv5bv1a22bojr as bytes (base32hex-decoded by Python).
+  const next = Buffer.from('174eb2409fe28bcb4887a1836f957f0a8425e27b', 'hex');
+  // Window 0: NS (2), SOA (6), MX (15), RRSIG (46), DNSKEY (48), NSEC3PARAM (51).
+  const bitmap = Buffer.alloc(7);
+  bitmap[0] = 0x22; // 2, 6
+  bitmap[1] = 0x01; // 15
+  bitmap[5] = 0x02; // 46
+  bitmap[6] = 0x90; // 48, 51
+  const salt = Buffer.from('aabbccdd', 'hex');
+  const nsec3 = Buffer.concat([u8(1), u8(1), u16(12), u8(4), salt, u8(20), next]);
+  assert.equal(
+    line({
+      owner: '0p9mhaveqvm6t7vbl5lop2u3t2rp3tom.example.',
+      type: 50,
+      rdata: Buffer.concat([nsec3, u8(0), u8(7), bitmap]),
+    }),
+    '0p9mhaveqvm6t7vbl5lop2u3t2rp3tom.example.\t3600\tIN\tNSEC3\t' +
+      '1 1 12 AABBCCDD 2T7B4G4VSA5SMI47K61MV5BV1A22BOJR NS SOA MX RRSIG DNSKEY NSEC3PARAM',
+  );
+  assert.equal(
+    line({
+      owner: 'example.',
+      type: 51,
+      rdata: Buffer.concat([u8(1), u8(0), u16(12), u8(4), salt]),
+    }),
+    'example.\t3600\tIN\tNSEC3PARAM\t1 0 12 AABBCCDD',
+  );
+  // No salt prints as `-`; a hash of 5 bytes needs base32 padding.
+  assert.equal(
+    line({
+      owner: 'example.',
+      type: 50,
+      rdata: Buffer.concat([u8(1), u8(0), u16(0), u8(0), u8(5), Buffer.from('0102030405', 'hex')]),
+    }),
+    'example.\t3600\tIN\tNSEC3\t1 0 0 - 04106105',
+  );
+  const digest = 'd2abde240d7cd3ee6b4b28c54df034b97983a1d16e8a410e4561cb106618e971';
+  assert.equal(
+    line({
+      owner: '_443._tcp.www.example.com.',
+      type: 52,
+      rdata: Buffer.concat([u8(3), u8(1), u8(1), Buffer.from(digest, 'hex')]),
+    }),
+    `_443._tcp.www.example.com.\t3600\tIN\tTLSA\t3 1 1 ${digest}`,
+  );
+  assert.equal(
+    line({ owner: 'example.com.', type: 13, rdata: Buffer.concat([cs('RFC8482'), cs('')]) }),
+    'example.com.\t3600\tIN\tHINFO\t"RFC8482" ""',
+  );
+});
+
 // ---------------------------------------------------------------------------------------------
 // Hand-derived from miekg's String methods
 

@@ -17,6 +17,7 @@ export const RrType = {
   MR: 9,
   PTR: 12,
   MX: 15,
+  HINFO: 13,
   TXT: 16,
   /** RFC 2535 */
   SIG: 24,
@@ -40,6 +41,9 @@ export const RrType = {
   SSHFP: 44,
   RRSIG: 46,
   NSEC: 47,
+  NSEC3: 50,
+  NSEC3PARAM: 51,
+  TLSA: 52,
   DNSKEY: 48,
   /** RFC 7344 */
   CDS: 59,

@@ -40,7 +40,16 @@ export function rdataText(rr: DnsResourceRecord): string {
         `${d.signerName} ${d.signature}`
       );
     case 'nsec':
-      return d.nextName + d.types.map((t) => ` ${typeToString(t)}`).join('');
+      return d.nextName + typeList(d.types);
+    case 'nsec3':
+      return (
+        `${d.hash} ${d.flags} ${d.iterations} ${saltText(d.salt)} ${d.nextHashed}` +
+        typeList(d.types)
+      );
+    case 'nsec3param':
+      return `${d.hash} ${d.flags} ${d.iterations} ${saltText(d.salt)}`;
+    case 'tlsa':
+      return `${d.usage} ${d.selector} ${d.matchingType} ${d.data}`;
     case 'dnskey':
       return `${d.flags} ${d.protocol} ${d.algorithm} ${d.publicKey}`;
     case 'svcb':
@@ -57,6 +66,16 @@ export function rdataText(rr: DnsResourceRecord): string {
     case 'unknown':
       return `\\# ${d.hex.length / 2} ${d.hex}`;
   }
+}
+
+/** ` TYPE TYPE …` of an NSEC/NSEC3 type bit map. */
+function typeList(types: readonly number[]): string {
+  return types.map((t) => ` ${typeToString(t)}`).join('');
+}
+
+/** miekg's saltToString: `-` for no salt, else the hex in upper case. */
+function saltText(hex: string): string {
+  return hex === '' ? '-' : hex.toUpperCase();
 }
 
 /**

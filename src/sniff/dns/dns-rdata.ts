@@ -76,6 +76,19 @@ export type DnsRdata =
     }
   /** RFC 4034 §4.1. */
   | { kind: 'nsec'; nextName: string; types: number[] }
+  /** NSEC3 (RFC 5155 §3.2): salt as hex, the next hashed owner as base32hex. */
+  | {
+      kind: 'nsec3';
+      hash: number;
+      flags: number;
+      iterations: number;
+      salt: string;
+      nextHashed: string;
+      types: number[];
+    }
+  | { kind: 'nsec3param'; hash: number; flags: number; iterations: number; salt: string }
+  /** TLSA (RFC 6698 §2.1). */
+  | { kind: 'tlsa'; usage: number; selector: number; matchingType: number; data: string }
   /** DNSKEY, CDNSKEY, KEY (RFC 4034 §2.1); public key in base64. */
   | { kind: 'dnskey'; flags: number; protocol: number; algorithm: number; publicKey: string }
   /** SVCB and HTTPS (RFC 9460 §2.2). */
@@ -109,6 +122,7 @@ export function readRdata(type: number, r: WireReader): DnsRdata {
     case RrType.MX:
       return readMx(r);
     case RrType.TXT:
+    case RrType.HINFO: // CPU and OS: two character-strings, printed as TXT's are
     case RrType.SPF:
     case RrType.AVC:
       return readTxt(r);
@@ -132,6 +146,12 @@ export function readRdata(type: number, r: WireReader): DnsRdata {
       return readRrsig(r);
     case RrType.NSEC:
       return readNsec(r);
+    case RrType.NSEC3:
+      return readNsec3(r);
+    case RrType.NSEC3PARAM:
+      return readNsec3Param(r);
+    case RrType.TLSA:
+      return readTlsa(r);
     case RrType.DNSKEY:
     case RrType.CDNSKEY:
     case RrType.KEY:
@@ -333,14 +353,20 @@ function readRrsig(r: WireReader): DnsRdata {
 
 const NSEC_MAX_BITMAP_LENGTH = 32;
 
-/**
- * RFC 4034 §4.1.2 type bit maps: windows in increasing order, each 1–32 bytes long. The type list
- * is bounded by the RDATA (at most 256 types per window).
- */
+/** RFC 4034 §4.1: the next owner name and the type bit maps. */
 function readNsec(r: WireReader): DnsRdata {
   const rd = { kind: 'nsec' as const, nextName: '', types: [] as number[] };
   if (r.atEnd()) return rd;
   rd.nextName = readName(r);
+  readTypeBitmap(r, rd.types);
+  return rd;
+}
+
+/**
+ * RFC 4034 §4.1.2 type bit maps (NSEC, NSEC3) into `types`: windows in increasing order, each
+ * 1–32 bytes long. The list is bounded by the RDATA (at most 256 types per window).
+ */
+function readTypeBitmap(r: WireReader, types: number[]): void {
   let lastWindow = -1;
   while (!r.atEnd()) {
     const window = r.u8();
@@ -353,11 +379,86 @@ function readNsec(r: WireReader): DnsRdata {
     const bits = r.bytes(length);
     for (let i = 0; i < bits.length; i++) {
       for (let bit = 0; bit < 8; bit++) {
-        if (bits[i]! & (0x80 >> bit)) rd.types.push(window * 256 + i * 8 + bit);
+        if (bits[i]! & (0x80 >> bit)) types.push(window * 256 + i * 8 + bit);
       }
     }
     lastWindow = window;
   }
+}
+
+/** RFC 5155 §3.2: hash algorithm, flags, iterations, salt, next hashed owner, type bit maps. */
+function readNsec3(r: WireReader): DnsRdata {
+  const rd = {
+    kind: 'nsec3' as const,
+    hash: 0,
+    flags: 0,
+    iterations: 0,
+    salt: '',
+    nextHashed: '',
+    types: [] as number[],
+  };
+  if (!readNsec3Common(r, rd) || r.atEnd()) return rd;
+  const hashLength = r.u8();
+  rd.nextHashed = base32Hex(r.bytes(hashLength));
+  readTypeBitmap(r, rd.types);
+  return rd;
+}
+
+/** RFC 5155 §4.2: the NSEC3 parameters of the zone. */
+function readNsec3Param(r: WireReader): DnsRdata {
+  const rd = { kind: 'nsec3param' as const, hash: 0, flags: 0, iterations: 0, salt: '' };
+  readNsec3Common(r, rd);
+  return rd;
+}
+
+/** The fields NSEC3 and NSEC3PARAM start with; false when the RDATA ended before the salt. */
+function readNsec3Common(
+  r: WireReader,
+  rd: { hash: number; flags: number; iterations: number; salt: string },
+): boolean {
+  if (r.atEnd()) return false;
+  rd.hash = r.u8();
+  if (r.atEnd()) return false;
+  rd.flags = r.u8();
+  if (r.atEnd()) return false;
+  rd.iterations = r.u16();
+  if (r.atEnd()) return false;
+  const saltLength = r.u8();
+  rd.salt = r.bytes(saltLength).toString('hex');
+  return r.ok();
+}
+
+const BASE32_HEX = '0123456789ABCDEFGHIJKLMNOPQRSTUV';
+
+/** RFC 4648 §7 base32hex, upper case and padded, as Go's base32.HexEncoding writes it. */
+export function base32Hex(bytes: Uint8Array): string {
+  let out = '';
+  let bits = 0;
+  let value = 0;
+  for (const byte of bytes) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += BASE32_HEX[(value >>> (bits - 5)) & 0x1f]!;
+      bits -= 5;
+    }
+    value &= (1 << bits) - 1;
+  }
+  if (bits > 0) out += BASE32_HEX[(value << (5 - bits)) & 0x1f]!;
+  while (out.length % 8 !== 0) out += '=';
+  return out;
+}
+
+/** RFC 6698 §2.1: usage, selector, matching type, certificate association data. */
+function readTlsa(r: WireReader): DnsRdata {
+  const rd = { kind: 'tlsa' as const, usage: 0, selector: 0, matchingType: 0, data: '' };
+  if (r.atEnd()) return rd;
+  rd.usage = r.u8();
+  if (r.atEnd()) return rd;
+  rd.selector = r.u8();
+  if (r.atEnd()) return rd;
+  rd.matchingType = r.u8();
+  rd.data = r.rest().toString('hex');
   return rd;
 }
 
