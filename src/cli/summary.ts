@@ -76,6 +76,13 @@ function pipelineLines(
       );
     }
     if (o.writeErrors > 0) lines.push(`  WARNING    ${n(o.writeErrors)} write errors`);
+    if (o.diskFullEvents > 0) {
+      lines.push(
+        `  WARNING    disk full ${n(o.diskFullEvents)}×${o.diskFull ? ' (still full)' : ''}: ` +
+          `${n(o.packetsDropped)} packets dropped, ${n(o.packetsLost)} lost, ` +
+          `${n(o.diskFullDeletedFiles)} old files deleted early, ${n(o.salvagePending)} to salvage at next start`,
+      );
+    }
     if (o.packetsDropped > 0) {
       lines.push(
         `  WARNING    ${n(o.packetsDropped)} packets dropped by the writer (disk too slow)`,

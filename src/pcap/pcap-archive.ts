@@ -36,6 +36,7 @@ import {
   utcDateDir,
   type PcapFileName,
 } from './pcap-naming.ts';
+import { isNoSpace } from './pcap-disk-space.ts';
 import type { SalvageResult } from './pcap-recovery.ts';
 import type { FinishedPcapFile, PcapCloseReason, PcapOutputStats } from './pcap-types.ts';
 
@@ -135,6 +136,8 @@ export class PcapArchive {
   #entries: ArchiveEntry[] = [];
   #totalBytes = 0;
   #chain: Promise<unknown> = Promise.resolve();
+  /** Temporaries whose salvage failed for lack of space: salvaged again once there is room. */
+  readonly #pendingSalvage = new Map<string, PcapCloseReason>();
 
   constructor(o: PcapArchiveOptions) {
     this.#o = o;
@@ -234,6 +237,7 @@ export class PcapArchive {
    */
   salvage(tempPath: string, reason: PcapCloseReason): Promise<FinishedPcapFile | null> {
     return this.#enqueue(async () => {
+      this.#setPending(tempPath, null); // set again below if it fails for lack of space
       const name = parseTempBaseName(basename(tempPath));
       if (name === null) return null;
       const st = await stat(tempPath).catch(() => null);
@@ -261,8 +265,10 @@ export class PcapArchive {
         path = await this.#publishNow(r.path, name, '');
         if (r.path !== tempPath) await unlink(tempPath);
       } catch (e) {
-        this.#o.reportWriteError(errno(e), 'write', tempPath);
+        const err = errno(e);
+        this.#o.reportWriteError(err, 'write', tempPath);
         await rm(recPath, { force: true }).catch(() => undefined);
+        if (isNoSpace(err)) this.#setPending(tempPath, reason);
         return null;
       }
       const endSec = this.#o.clock === 'packet' ? r.lastSec : this.#o.wallNowMs() / 1000;
@@ -287,6 +293,47 @@ export class PcapArchive {
         reason,
       };
     });
+  }
+
+  /**
+   * Salvages again the temporaries that could not be salvaged for lack of space (after the disk
+   * has room again); reports each file published. Their packets were counted lost when the first
+   * salvage failed: the survivors are taken back off that count.
+   */
+  async retryPendingSalvage(onFile: (f: FinishedPcapFile) => void): Promise<void> {
+    const stats = this.#o.stats;
+    for (const [path, reason] of [...this.#pendingSalvage]) {
+      const f = await this.salvage(path, reason);
+      if (f === null) continue;
+      stats.packetsLost -= f.packets;
+      stats.filesClosed++;
+      onFile(f);
+    }
+  }
+
+  /**
+   * The disk is full: when retention is configured, deletes the oldest finished files early, up to
+   * `bytes`, always keeping the newest. Without retention nothing is deleted (the user's files).
+   * Returns the bytes deleted.
+   */
+  freeOldest(bytes: number): Promise<number> {
+    return this.#enqueue(async () => {
+      if (this.#o.retainSizeBytes === 0 && this.#o.retainAgeSec === 0) return 0;
+      let freed = 0;
+      while (freed < bytes && this.#entries.length > 1) {
+        const oldest = this.#entries[0]!;
+        await this.#delete(oldest);
+        freed += oldest.sizeBytes;
+        this.#o.stats.diskFullDeletedFiles++;
+      }
+      return freed;
+    });
+  }
+
+  #setPending(path: string, reason: PcapCloseReason | null): void {
+    if (reason === null) this.#pendingSalvage.delete(path);
+    else this.#pendingSalvage.set(path, reason);
+    this.#o.stats.salvagePending = this.#pendingSalvage.size;
   }
 
   /** Queues a retention pass when one could delete something (cheap check, for tick()). */

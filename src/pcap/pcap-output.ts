@@ -30,6 +30,7 @@
 import type { CaptureInterface, FrameView } from '../capture/frame.ts';
 import { TapgateError } from '../errors.ts';
 import { PcapArchive, checkOutputDir } from './pcap-archive.ts';
+import { diskSpace, isNoSpace } from './pcap-disk-space.ts';
 import { PcapFileLog } from './pcap-file-log.ts';
 import { BatchPool, WriteBudget } from './pcap-buffers.ts';
 import type { PcapWriteOp } from './pcap-file-writer.ts';
@@ -76,6 +77,8 @@ export class PcapOutput {
   #newestPacketSec = -Infinity;
   #closed = false;
   #closing: Promise<void> | null = null;
+  /** A free-space check (and early retention) under way while the disk is full. */
+  #spaceCheck: Promise<void> | null = null;
 
   private constructor(o: ResolvedPcapOutputOptions) {
     this.#o = o;
@@ -121,6 +124,7 @@ export class PcapOutput {
       fileOpened: (stream, path, startSec) => {
         this.#fileLog.opened(stream, path, startSec);
       },
+      diskFull: () => this.stats.diskFull,
     };
   }
 
@@ -199,6 +203,7 @@ export class PcapOutput {
     const nowSec = Math.floor(nowMs / 1000);
     for (const s of this.#streams) s.tick(nowSec);
     this.#archive.enforce();
+    if (this.stats.diskFull) this.#checkSpace();
     await this.#settle();
   }
 
@@ -275,8 +280,46 @@ export class PcapOutput {
     await this.#archive.idle();
   }
 
+  /**
+   * Disk full: frees space early when retention is configured, and clears the state once the file
+   * system has its headroom again (then the temporaries that could not be salvaged are). One check
+   * at a time; started by the error itself and by every tick() while the disk stays full.
+   */
+  #checkSpace(): void {
+    if (this.#spaceCheck !== null || this.#closed) return;
+    const check = (async () => {
+      const dir = this.#o.outDir;
+      let space = await diskSpace(dir);
+      if (space.freeBytes < space.headroomBytes) {
+        if ((await this.#archive.freeOldest(space.headroomBytes - space.freeBytes)) > 0) {
+          space = await diskSpace(dir);
+        }
+      }
+      if (space.freeBytes < space.headroomBytes) return;
+      this.stats.diskFull = false;
+      await this.#archive.retryPendingSalvage((f) => {
+        this.#fileClosed(f);
+      });
+    })();
+    this.#spaceCheck = check;
+    this.#track(
+      check
+        .catch((e: unknown) => {
+          this.#reportWriteError(e instanceof Error ? e : new Error(String(e)), 'open', this.#o.outDir);
+        })
+        .finally(() => {
+          this.#spaceCheck = null;
+        }),
+    );
+  }
+
   #reportWriteError(err: NodeJS.ErrnoException, op: PcapWriteOp, path: string): void {
     this.stats.writeErrors++;
+    if (isNoSpace(err)) {
+      if (!this.stats.diskFull) this.stats.diskFullEvents++;
+      this.stats.diskFull = true;
+      this.#checkSpace();
+    }
     const cb = this.#o.onWriteError;
     if (cb === null) return;
     const e = new TapgateError(

@@ -30,7 +30,8 @@
  * Write errors: the writer reports the first failure asynchronously; the stream then drops the
  * file and the batch being filled, hands the temporary to the archive for salvage (complete
  * records survive, under the final name), and drops frames (counted) until the next interval or
- * `errorRetryMs` later, when a new file is tried. Capture never stops because of the disk.
+ * `errorRetryMs` later, when a new file is tried; while the file system is full (ENOSPC), not
+ * before PcapOutput has seen free space again. Capture never stops because of the disk.
  *
  * Invariants: a batch belongs to the current file only (rotation submits it first); `#file` is
  * null or an open file whose writer has not failed to our knowledge; every finished file is
@@ -72,6 +73,8 @@ export interface PcapStreamContext {
   fileClosed(f: FinishedPcapFile): void;
   /** A file was opened: its final path relative to the output root and its first packet time. */
   fileOpened(stream: string, relPath: string, startSec: number): void;
+  /** The file system is full: no new file until PcapOutput has seen room again. */
+  diskFull(): boolean;
 }
 
 interface OpenFile {
@@ -152,7 +155,10 @@ export class PcapRotatingStream {
       }
     }
     if (f === null) {
-      if (this.#broken && timeSec < this.#retryAtSec && ctx.o.nowMs() < this.#retryAtMs) {
+      if (
+        this.#broken &&
+        (ctx.diskFull() || (timeSec < this.#retryAtSec && ctx.o.nowMs() < this.#retryAtMs))
+      ) {
         stats.packetsDropped++;
         return;
       }

@@ -168,6 +168,13 @@ export interface PcapOutputStats {
   retentionDeletedFiles: number;
   retentionDeletedBytes: number;
   retentionErrors: number;
+  /** Times the output file system filled up (ENOSPC / EDQUOT), and whether it is full now. */
+  diskFullEvents: number;
+  diskFull: boolean;
+  /** Of the retention deletions, those made early to free a full disk (retention configured). */
+  diskFullDeletedFiles: number;
+  /** Temporaries a write error left that could not be salvaged yet (no space): retried later. */
+  salvagePending: number;
   /** Finished files currently known under outDir (what retention manages), and their bytes. */
   archiveFiles: number;
   archiveBytes: number;
@@ -202,6 +209,10 @@ export function newPcapOutputStats(): PcapOutputStats {
     retentionDeletedFiles: 0,
     retentionDeletedBytes: 0,
     retentionErrors: 0,
+    diskFullEvents: 0,
+    diskFull: false,
+    diskFullDeletedFiles: 0,
+    salvagePending: 0,
     archiveFiles: 0,
     archiveBytes: 0,
     recoveredFiles: 0,
