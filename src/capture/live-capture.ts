@@ -59,6 +59,11 @@ export interface KernelRingStats {
 export interface LiveCaptureProgress {
   flow: FlowStageStats;
   kernel: KernelRingStats | null;
+  /** The latest counters of each worker (null until its first report). */
+  perWorker: (WorkerCounters | null)[];
+  output: PcapOutputStats | null;
+  /** Reassembly and sniffers, summed over the workers; null without --records. */
+  sniff: SniffStats | null;
   elapsedSec: number;
 }
 
@@ -74,9 +79,6 @@ export interface LiveCaptureSummary extends LiveCaptureProgress {
   affinityViolations: number;
   /** af-packet with several workers: the start-up check of the kernel's fanout hash. */
   fanoutCheck: FanoutCheckResult | null;
-  output: PcapOutputStats | null;
-  /** Reassembly and sniffers, summed over the workers; null without --records. */
-  sniff: SniffStats | null;
   records: JsonlSinkStats | null;
   /** 'signal': stopped through the abort signal; 'duration': the configured duration elapsed. */
   stoppedBy: 'signal' | 'duration';
@@ -287,6 +289,9 @@ export async function runLiveCapture(
     const progress = (): LiveCaptureProgress => ({
       flow: mergeFlowStats(handles.map((h) => h.counters?.flow ?? null)),
       kernel: live.engine === 'af-packet' ? { ...kernel } : null,
+      perWorker: handles.map((h) => h.counters),
+      output: output?.stats ?? null,
+      sniff: records ? mergeSniffStats(handles.map((h) => h.counters?.sniff ?? null)) : null,
       elapsedSec: elapsed(),
     });
     await new Promise<void>((resolve, reject) => {
@@ -460,9 +465,12 @@ export function mergeFlowStats(list: readonly (FlowStageStats | null)[]): FlowSt
     flowsCut: 0,
     flowsEnded: {},
     decodeIssues: {},
+    flowSizeCounts: [],
+    flowSizeSum: 0,
   };
   for (const s of list) {
     if (!s) continue;
+    s.flowSizeCounts.forEach((n, i) => (total.flowSizeCounts[i] = (total.flowSizeCounts[i] ?? 0) + n));
     for (const k of Object.keys(total) as (keyof FlowStageStats)[]) {
       const v = s[k];
       if (typeof v === 'number') (total[k] as number) += v;

@@ -26,6 +26,9 @@ import {
 export interface CaptureProgress {
   source: SourceStats;
   flow: FlowStageStats;
+  output: PcapOutputStats | null;
+  /** Reassembly and sniffers; null without --records. */
+  sniff: SniffStats | null;
   elapsedSec: number;
 }
 
@@ -33,9 +36,6 @@ export interface CaptureSummary extends CaptureProgress {
   input: string;
   format: 'pcap' | 'pcapng';
   compressedInput: boolean;
-  output: PcapOutputStats | null;
-  /** Reassembly and sniffers; null without --records. */
-  sniff: SniffStats | null;
   records: JsonlSinkStats | null;
   /** True when the run was stopped through the abort signal before the input ended. */
   aborted: boolean;
@@ -95,7 +95,13 @@ export async function runCapture(
   const elapsed = (): number => (performance.now() - started) / 1000;
   const timer = opts.onProgress
     ? setInterval(() => {
-        opts.onProgress?.({ source: source.stats, flow: stage.stats, elapsedSec: elapsed() });
+        opts.onProgress?.({
+          source: source.stats,
+          flow: stage.stats,
+          output: output?.stats ?? null,
+          sniff: sniff?.stats ?? null,
+          elapsedSec: elapsed(),
+        });
       }, opts.progressIntervalMs ?? 250)
     : null;
   try {

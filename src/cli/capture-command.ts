@@ -12,10 +12,13 @@ import {
   type CaptureConfig,
   type CaptureConfigPatch,
 } from '../config/capture-config.ts';
-import type { LiveCaptureSummary } from '../capture/live-capture.ts';
+import type { LiveCaptureProgress, LiveCaptureSummary } from '../capture/live-capture.ts';
+import type { CaptureMetrics } from '../metrics/capture-metrics.ts';
+import { parseMetricsAddress, type MetricsEndpoint } from '../metrics/metrics-address.ts';
+import type { MetricsServer } from '../metrics/metrics-server.ts';
 import { parseDuration, parsePercent, parseSize } from '../config/units.ts';
 import { TapgateError } from '../errors.ts';
-import { runCapture, type CaptureSummary } from '../capture/run-capture.ts';
+import { runCapture, type CaptureProgress, type CaptureSummary } from '../capture/run-capture.ts';
 import { formatLiveSummary, formatSummary } from './summary.ts';
 
 export const captureUsage = `Usage: tapgate capture -r FILE -w DIR [options]
@@ -75,6 +78,7 @@ Flows
       --udp-timeout T
       --other-timeout T
 Reporting
+      --metrics HOST:PORT   serve Prometheus metrics at /metrics and a health check at /healthz
       --json                print the summary as JSON on stdout
       --no-progress         no progress bar / live status line (drawn on stderr only on a TTY)
   -q, --quiet               no summary
@@ -101,6 +105,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
       'pcap-buffer-size': { type: 'string' },
       duration: { type: 'string' },
       config: { type: 'string', short: 'c' },
+      metrics: { type: 'string' },
       write: { type: 'string', short: 'w' },
       'no-pcap': { type: 'boolean' },
       records: { type: 'string' },
@@ -225,7 +230,9 @@ export async function captureCommand(argv: string[]): Promise<number> {
     );
   }
 
-  if (config.interfaces.length > 0) return liveCapture(config, values);
+  const metricsAt =
+    values.metrics === undefined ? null : parseMetricsAddress(values.metrics, '--metrics');
+  if (config.interfaces.length > 0) return liveCapture(config, values, metricsAt);
 
   const abort = new AbortController();
   const stop = (): void => {
@@ -237,14 +244,23 @@ export async function captureCommand(argv: string[]): Promise<number> {
     !values['no-progress'] && !values.quiet && !values.json && process.stderr.isTTY
       ? (await import('./progress.ts')).startProgressBar()
       : null;
+  const metrics = metricsAt === null ? null : await startMetrics(metricsAt, []);
   let summary: CaptureSummary;
   try {
     summary = await runCapture(config, {
       signal: abort.signal,
-      ...(bar ? { onProgress: bar.update } : {}),
+      ...(bar || metrics
+        ? {
+            onProgress: (p: CaptureProgress) => {
+              bar?.update(p);
+              metrics?.metrics.update({ ...p, perWorker: [], kernel: null });
+            },
+          }
+        : {}),
     });
   } finally {
     bar?.stop();
+    await metrics?.server.close();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
@@ -281,6 +297,7 @@ async function liveCapture(
     quiet?: boolean | undefined;
     'no-progress'?: boolean | undefined;
   },
+  metricsAt: MetricsEndpoint | null,
 ): Promise<number> {
   const { runLiveCapture } = await import('../capture/live-capture.ts');
   const status =
@@ -293,11 +310,19 @@ async function liveCapture(
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
+  const metrics = metricsAt === null ? null : await startMetrics(metricsAt, config.interfaces);
   let summary: LiveCaptureSummary;
   try {
     summary = await runLiveCapture(config, {
       signal: abort.signal,
-      ...(status ? { onProgress: status.update } : {}),
+      ...(status || metrics
+        ? {
+            onProgress: (p: LiveCaptureProgress) => {
+              status?.update(p);
+              metrics?.metrics.update(p);
+            },
+          }
+        : {}),
       onStarted: (fanout) => {
         if (fanout && fanout.split > 0) {
           process.stderr.write(
@@ -314,12 +339,24 @@ async function liveCapture(
     });
   } finally {
     status?.stop();
+    await metrics?.server.close();
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
   if (values.json) process.stdout.write(JSON.stringify(summary) + '\n');
   else if (!values.quiet) process.stdout.write(formatLiveSummary(summary));
   return 0;
+}
+
+/** The metrics registry and its endpoint (loaded only with --metrics). */
+async function startMetrics(
+  at: MetricsEndpoint,
+  interfaces: readonly string[],
+): Promise<{ metrics: CaptureMetrics; server: MetricsServer }> {
+  const { CaptureMetrics } = await import('../metrics/capture-metrics.ts');
+  const { MetricsServer } = await import('../metrics/metrics-server.ts');
+  const metrics = new CaptureMetrics(interfaces);
+  return { metrics, server: await MetricsServer.start(metrics, at) };
 }
 
 /** `NAME:MATCH:BYTES[:PACKETS]` where MATCH is tcp|udp|icmp|PORT[-PORT]|CIDR joined by `+`. */

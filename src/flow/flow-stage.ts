@@ -46,6 +46,9 @@ export interface FlowStageStats {
   flowsEnded: Record<string, number>;
   /** Frames with a decode issue, by cause (non_ip, ipv4_truncated, …). */
   decodeIssues: Record<string, number>;
+  /** Ended flows per FLOW_SIZE_BOUNDS bucket (flow-table.ts; last = larger), and total bytes. */
+  flowSizeCounts: number[];
+  flowSizeSum: number;
 }
 
 /**
@@ -213,6 +216,8 @@ export class FlowStage implements FrameConsumer {
       flowsCut: this.cutoff.flowsCut,
       flowsEnded,
       decodeIssues,
+      flowSizeCounts: Array.from(this.flows.flowSizeCounts),
+      flowSizeSum: this.flows.flowSizeSum,
     };
   }
 

@@ -67,6 +67,13 @@ const St = {
 
 const KEY_WORDS = 8; // lo address (4 words) + hi address (4 words); IPv4 uses word 0 only
 
+/**
+ * Upper bounds (payload bytes of both directions, inclusive) of the flow size histogram's buckets;
+ * one more bucket holds the larger flows. Powers of ten from 1 kB: a span port's flows run from
+ * SYN-only (0) to multi-gigabyte transfers.
+ */
+export const FLOW_SIZE_BOUNDS: readonly number[] = [0, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9];
+
 export class FlowTable {
   readonly maxFlows: number;
   readonly timeouts: FlowTimeouts;
@@ -111,6 +118,9 @@ export class FlowTable {
   // Lifetime counters.
   flowsCreated = 0;
   readonly flowsEnded = new Float64Array(flowEndNames.length);
+  /** Ended flows by payload bytes (both directions) per FLOW_SIZE_BOUNDS bucket, and their sum. */
+  readonly flowSizeCounts = new Float64Array(FLOW_SIZE_BOUNDS.length + 1);
+  flowSizeSum = 0;
 
   constructor(opts: FlowTableOptions) {
     if (!(opts.maxFlows >= 1)) throw new RangeError('maxFlows must be at least 1');
@@ -402,6 +412,11 @@ export class FlowTable {
   #end(slot: number, reason: FlowEnd): void {
     this.#onFlowEnd?.(this, slot, reason);
     this.flowsEnded[reason]!++;
+    const size = this.payloadBytes[slot * 2]! + this.payloadBytes[slot * 2 + 1]!;
+    let bucket = 0;
+    while (bucket < FLOW_SIZE_BOUNDS.length && size > FLOW_SIZE_BOUNDS[bucket]!) bucket++;
+    this.flowSizeCounts[bucket]!++;
+    this.flowSizeSum += size;
     this.#unlink(slot);
     this.#removeIndex(slot);
     this.#free[this.#freeTop++] = slot;
