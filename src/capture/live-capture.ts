@@ -44,7 +44,7 @@ import {
   type WorkerCounters,
   type WorkerMessage,
 } from './live-protocol.ts';
-import { pcapFilesOf, pcapOutputOptions } from './pipeline-parts.ts';
+import { pcapFilesOf, pcapOutputOptions, type PcapEvents } from './pipeline-parts.ts';
 import { siblingModule, startWorker } from './worker-launch.ts';
 
 export interface KernelRingStats {
@@ -92,6 +92,8 @@ export interface LiveCaptureRunOptions {
   onStarted?: (fanoutCheck: FanoutCheckResult | null) => void;
   onProgress?: (p: LiveCaptureProgress) => void;
   progressIntervalMs?: number;
+  /** pcap files finished and write errors, as they happen. */
+  pcapEvents?: PcapEvents;
 }
 
 /** Frame buffers per worker and their size: 16 × 2 MiB may be on their way to the writer. */
@@ -124,7 +126,9 @@ export async function runLiveCapture(
   const output =
     outDir === null
       ? null
-      : await PcapOutput.open(pcapOutputOptions({ ...config, outDir }, names.join('_'), 'wall'));
+      : await PcapOutput.open(
+          pcapOutputOptions({ ...config, outDir }, names.join('_'), 'wall', opts.pcapEvents),
+        );
   const sourceName = config.sourceName ?? names.join('_');
   const records =
     config.recordsPath === null
@@ -470,7 +474,9 @@ export function mergeFlowStats(list: readonly (FlowStageStats | null)[]): FlowSt
   };
   for (const s of list) {
     if (!s) continue;
-    s.flowSizeCounts.forEach((n, i) => (total.flowSizeCounts[i] = (total.flowSizeCounts[i] ?? 0) + n));
+    s.flowSizeCounts.forEach(
+      (n, i) => (total.flowSizeCounts[i] = (total.flowSizeCounts[i] ?? 0) + n),
+    );
     for (const k of Object.keys(total) as (keyof FlowStageStats)[]) {
       const v = s[k];
       if (typeof v === 'number') (total[k] as number) += v;

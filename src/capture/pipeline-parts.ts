@@ -36,12 +36,17 @@ export function createFlowStage(
   });
 }
 
+/** What a job tells its caller about the pcap files as they happen (logs, not the pipeline). */
+export type PcapEvents = Pick<PcapOutputOptions, 'onFileClosed' | 'onWriteError'>;
+
 export function pcapOutputOptions(
   config: CaptureConfig & { outDir: string },
   sourceName: string,
   clock: 'packet' | 'wall',
+  events: PcapEvents = {},
 ): PcapOutputOptions {
   return {
+    ...events,
     outDir: config.outDir,
     sourceName: config.sourceName ?? sourceName,
     compress: config.compress,

@@ -21,6 +21,7 @@ import {
   createSniffStage,
   pcapFilesOf,
   pcapOutputOptions,
+  type PcapEvents,
 } from './pipeline-parts.ts';
 
 export interface CaptureProgress {
@@ -49,6 +50,8 @@ export interface CaptureRunOptions {
   /** Called about every `progressIntervalMs` while the job runs. */
   onProgress?: (p: CaptureProgress) => void;
   progressIntervalMs?: number;
+  /** pcap files finished and write errors, as they happen. */
+  pcapEvents?: PcapEvents;
 }
 
 /** Name used in output file names: the input's base name without capture/gzip extensions. */
@@ -73,7 +76,7 @@ export async function runCapture(
     outDir === null
       ? null
       : await PcapOutput.open(
-          pcapOutputOptions({ ...config, outDir }, sourceNameOf(input), 'packet'),
+          pcapOutputOptions({ ...config, outDir }, sourceNameOf(input), 'packet', opts.pcapEvents),
         ).catch(async (e: unknown) => {
           await source.close(); // an unusable output directory must not leak the open input
           throw e;

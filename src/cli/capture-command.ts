@@ -19,6 +19,9 @@ import type { MetricsServer } from '../metrics/metrics-server.ts';
 import { parseDuration, parsePercent, parseSize } from '../config/units.ts';
 import { TapgateError } from '../errors.ts';
 import { runCapture, type CaptureProgress, type CaptureSummary } from '../capture/run-capture.ts';
+import type { PcapEvents } from '../capture/pipeline-parts.ts';
+import { parseLogLevel } from '../config/log-level.ts';
+import { EventLog } from './logger.ts';
 import { formatLiveSummary, formatSummary } from './summary.ts';
 
 export const captureUsage = `Usage: tapgate capture -r FILE -w DIR [options]
@@ -79,6 +82,8 @@ Flows
       --other-timeout T
 Reporting
       --metrics HOST:PORT   serve Prometheus metrics at /metrics and a health check at /healthz
+      --log-level LEVEL     JSON event lines on stderr: error, warn (default), info (file and
+                            start/stop events, stats every minute), debug, silent
       --json                print the summary as JSON on stdout
       --no-progress         no progress bar / live status line (drawn on stderr only on a TTY)
   -q, --quiet               no summary
@@ -106,6 +111,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
       duration: { type: 'string' },
       config: { type: 'string', short: 'c' },
       metrics: { type: 'string' },
+      'log-level': { type: 'string' },
       write: { type: 'string', short: 'w' },
       'no-pcap': { type: 'boolean' },
       records: { type: 'string' },
@@ -189,6 +195,10 @@ export async function captureCommand(argv: string[]): Promise<number> {
   });
   if (values['no-pcap']) flags.outDir = null;
   if (values.records !== undefined) flags.recordsPath = values.records;
+  if (values.metrics !== undefined) flags.metricsAddr = values.metrics;
+  if (values['log-level'] !== undefined) {
+    flags.logLevel = parseLogLevel(values['log-level'], '--log-level');
+  }
   const rate = mapDefined(values['websocket-sample-rate'], (v) => {
     const n = Number(v);
     if (v.trim() === '' || !Number.isFinite(n)) {
@@ -231,8 +241,10 @@ export async function captureCommand(argv: string[]): Promise<number> {
   }
 
   const metricsAt =
-    values.metrics === undefined ? null : parseMetricsAddress(values.metrics, '--metrics');
-  if (config.interfaces.length > 0) return liveCapture(config, values, metricsAt);
+    config.metricsAddr === null ? null : parseMetricsAddress(config.metricsAddr, '--metrics');
+  const log = new EventLog(config.logLevel);
+  if (config.interfaces.length > 0) return liveCapture(config, values, metricsAt, log);
+  log.info('capture.start', { input: config.input, outDir: config.outDir }, 'capture started');
 
   const abort = new AbortController();
   const stop = (): void => {
@@ -249,6 +261,7 @@ export async function captureCommand(argv: string[]): Promise<number> {
   try {
     summary = await runCapture(config, {
       signal: abort.signal,
+      pcapEvents: pcapEvents(log),
       ...(bar || metrics
         ? {
             onProgress: (p: CaptureProgress) => {
@@ -264,10 +277,44 @@ export async function captureCommand(argv: string[]): Promise<number> {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
+  log.info('capture.stop', stopFields(summary), 'capture finished');
   if (values.json) process.stdout.write(JSON.stringify(summary) + '\n');
   else if (!values.quiet) process.stdout.write(formatSummary(summary));
   return 0;
 }
+
+/** File and write-error events of the pcap output as log lines. */
+function pcapEvents(log: EventLog): PcapEvents {
+  return {
+    onFileClosed: (f) => {
+      log.info(
+        'pcap.file',
+        { path: f.path, bytes: f.sizeBytes, packets: f.packets, reason: f.reason },
+        'pcap file finished',
+      );
+    },
+    onWriteError: (e) => {
+      log.warn('pcap.write_error', { code: e.code, error: e.message }, 'pcap write failed');
+    },
+  };
+}
+
+/** The figures a stop line carries (the full summary stays on stdout with --json). */
+function stopFields(s: CaptureSummary | LiveCaptureSummary): Record<string, unknown> {
+  return {
+    packets: s.flow.packets,
+    flows: s.flow.flowsCreated,
+    packetsWritten: s.flow.packetsWritten,
+    pcapFiles: s.output?.filesClosed ?? 0,
+    writeErrors: s.output?.writeErrors ?? 0,
+    records: s.sniff ? Object.values(s.sniff.records).reduce((a, b) => a + b, 0) : 0,
+    kernelDrops: 'kernel' in s ? (s.kernel?.drops ?? 0) : 0,
+    elapsedSec: Math.round(s.elapsedSec * 10) / 10,
+  };
+}
+
+/** A `capture.stats` line this often during a live capture (at level info). */
+const STATS_LOG_INTERVAL_SEC = 60;
 
 /** Options whose value may be negative: `--opt -1` would otherwise read `-1` as a flag. */
 const NEGATIVE_VALUE_OPTIONS = new Set(['--websocket-sample-rate']);
@@ -298,6 +345,7 @@ async function liveCapture(
     'no-progress'?: boolean | undefined;
   },
   metricsAt: MetricsEndpoint | null,
+  log: EventLog,
 ): Promise<number> {
   const { runLiveCapture } = await import('../capture/live-capture.ts');
   const status =
@@ -311,6 +359,23 @@ async function liveCapture(
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   const metrics = metricsAt === null ? null : await startMetrics(metricsAt, config.interfaces);
+  let nextStatsSec = STATS_LOG_INTERVAL_SEC;
+  const logStats = (p: LiveCaptureProgress): void => {
+    if (p.elapsedSec < nextStatsSec || !log.enabled('info')) return;
+    nextStatsSec = p.elapsedSec + STATS_LOG_INTERVAL_SEC;
+    log.info(
+      'capture.stats',
+      {
+        packets: p.flow.packets,
+        kernelDrops: p.kernel?.drops ?? 0,
+        flowsActive: p.flow.flowsActive,
+        packetsWritten: p.flow.packetsWritten,
+        pcapDropped: p.output?.packetsDropped ?? 0,
+        diskFull: p.output?.diskFull ?? false,
+      },
+      'capture running',
+    );
+  };
   let summary: LiveCaptureSummary;
   try {
     summary = await runLiveCapture(config, {
@@ -320,11 +385,23 @@ async function liveCapture(
             onProgress: (p: LiveCaptureProgress) => {
               status?.update(p);
               metrics?.metrics.update(p);
+              logStats(p);
             },
           }
-        : {}),
+        : { onProgress: logStats }),
+      pcapEvents: pcapEvents(log),
       onStarted: (fanout) => {
+        log.info(
+          'capture.start',
+          {
+            interfaces: config.interfaces,
+            engine: config.live.engine,
+            workers: config.live.workers,
+          },
+          'capture started',
+        );
         if (fanout && fanout.split > 0) {
+          log.warn('capture.fanout_split', { ...fanout }, 'fanout hash splits flows');
           process.stderr.write(
             `tapgate: WARNING: this kernel's fanout hash split ${String(fanout.split)} of ${String(fanout.flows)} test flows between workers; flows will be split (use --workers 1)\n`,
           );
@@ -343,6 +420,7 @@ async function liveCapture(
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
   }
+  log.info('capture.stop', stopFields(summary), 'capture stopped');
   if (values.json) process.stdout.write(JSON.stringify(summary) + '\n');
   else if (!values.quiet) process.stdout.write(formatLiveSummary(summary));
   return 0;

@@ -17,6 +17,7 @@ import {
 } from './capture-config.ts';
 import { parseDuration, parsePercent, parseSize } from './units.ts';
 import { YamlReader } from './yaml-reader.ts';
+import { LOG_LEVELS, type LogLevel } from './log-level.ts';
 
 /** Reads tapgate.yaml and returns what its `capture:` section sets. */
 export async function loadCaptureConfigFile(path: string): Promise<CaptureConfigPatch> {
@@ -32,9 +33,28 @@ export async function loadCaptureConfigFile(path: string): Promise<CaptureConfig
 export function parseCaptureConfig(text: string, file: string): CaptureConfigPatch {
   const { reader: y, root } = YamlReader.parse(text, file);
   if (root === null) return {};
-  const top = y.map(root, '', ['capture']);
+  const top = y.map(root, '', ['capture', 'metrics', 'log']);
+  const patch: CaptureConfigPatch = {};
+  const metricsNode = top.get('metrics');
+  if (metricsNode) {
+    const m = y.map(metricsNode, 'metrics', ['addr']);
+    const addr = m.get('addr');
+    if (addr) patch.metricsAddr = y.string(addr, 'metrics.addr');
+  }
+  const logNode = top.get('log');
+  if (logNode) {
+    const l = y.map(logNode, 'log', ['level']);
+    const level = l.get('level');
+    if (level) {
+      const text = y.string(level, 'log.level');
+      if (!(LOG_LEVELS as readonly string[]).includes(text)) {
+        y.fail(level, 'log.level', `expected one of: ${LOG_LEVELS.join(', ')}`);
+      }
+      patch.logLevel = text as LogLevel;
+    }
+  }
   const captureNode = top.get('capture');
-  if (!captureNode) return {};
+  if (!captureNode) return patch;
   const cap = y.map(captureNode, 'capture', [
     'read',
     'interfaces',
@@ -46,7 +66,6 @@ export function parseCaptureConfig(text: string, file: string): CaptureConfigPat
     'records',
     'sniffing',
   ]);
-  const patch: CaptureConfigPatch = {};
   const read = cap.get('read');
   if (read) patch.input = y.string(read, 'capture.read');
   const ifaces = cap.get('interfaces');

@@ -50,6 +50,7 @@ import { TapgateError } from '../errors.ts';
 import type { CutoffClass, PortRange } from '../flow/cutoff.ts';
 import { MAX_BODY_SIZE_CAP, type SniffConfig } from '../sniff/sniffer.ts';
 import { defaults } from './defaults.ts';
+import type { LogLevel } from './log-level.ts';
 
 export type CaptureEngine = 'af-packet' | 'pcap';
 
@@ -96,6 +97,10 @@ export interface CaptureConfig {
   retainAgeSec: number;
   /** JSON-lines records file ('-' = stdout); null: no records, and no reassembly or sniffing. */
   recordsPath: string | null;
+  /** `HOST:PORT` for /metrics and /healthz (top-level `metrics.addr`); null: no endpoint. */
+  metricsAddr: string | null;
+  /** Structured log level (top-level `log.level`): pino's names; 'warn' unless set. */
+  logLevel: LogLevel;
   sniff: SniffSettings;
   cutoff: {
     bytes: number;
@@ -147,6 +152,8 @@ export function defaultCaptureConfig(): CaptureConfig {
     retainSizeBytes: defaults.retainSizeBytes,
     retainAgeSec: defaults.retainAgeSec,
     recordsPath: null,
+    metricsAddr: null,
+    logLevel: 'warn',
     sniff: {
       httpBody: defaults.httpBody,
       httpMaxBodySize: defaults.httpMaxBodySize,
