@@ -68,6 +68,10 @@ test('the example tapgate.yaml loads, and writes only where the unit allows', as
   const patch = await loadCaptureConfigFile(join(repoRoot, 'deploy/tapgate.yaml'));
   const config = resolveCaptureConfig(patch, {});
   assert.deepEqual(config.interfaces, ['eth1']);
+  assert.equal(config.logLevel, 'info');
+  // Prometheus scrapes the address the example serves metrics on.
+  const scrape = readFileSync(join(repoRoot, 'deploy/prometheus.yml'), 'utf8');
+  assert.ok(scrape.includes(`'${String(config.metricsAddr)}'`), String(config.metricsAddr));
   assert.equal(config.live.engine, 'af-packet');
   const unit = readFileSync(unitPath, 'utf8');
   const writable = (/^ReadWritePaths=(.*)$/m.exec(unit)?.[1] ?? '').split(' ');
