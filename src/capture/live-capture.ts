@@ -504,6 +504,8 @@ export function mergeSniffStats(list: readonly (SniffStats | null)[]): SniffStat
     reassemblyMemoryUsed: 0,
     reassemblyEvictions: 0,
     reassemblyEvictedBytes: 0,
+    reassemblyGaps: 0,
+    reassemblyGapBytes: 0,
   };
   for (const s of list) {
     if (!s) continue;

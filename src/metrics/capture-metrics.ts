@@ -325,6 +325,18 @@ export class CaptureMetrics {
       [],
       sn((x) => x.reassemblyEvictedBytes),
     );
+    counter(
+      'tapgate_reassembly_gaps_total',
+      'Gaps in the TCP streams of ended flows (bytes never captured)',
+      [],
+      sn((x) => x.reassemblyGaps),
+    );
+    counter(
+      'tapgate_reassembly_gap_bytes_total',
+      'Bytes missing in those gaps',
+      [],
+      sn((x) => x.reassemblyGapBytes),
+    );
     counter('tapgate_records_total', 'Records the sniffers produced, by proto', ['proto'], (s) =>
       s.sniff === null ? [] : byKey(s.sniff.records, 'proto'),
     );

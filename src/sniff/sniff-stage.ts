@@ -59,6 +59,9 @@ export interface SniffStats {
   reassemblyMemoryUsed: number;
   reassemblyEvictions: number;
   reassemblyEvictedBytes: number;
+  /** Gaps (bytes never seen) in the TCP streams of the sessions that ended, and their bytes. */
+  reassemblyGaps: number;
+  reassemblyGapBytes: number;
 }
 
 // Per-slot state bits kept before a session exists.
@@ -74,6 +77,8 @@ export class SniffStage implements PacketObserver, SessionOwner {
   readonly #service: string;
   readonly #sink: RecordSink;
   readonly #memory: ReassemblyMemory;
+  #gaps = 0;
+  #gapBytes = 0;
   readonly #limits: ReassemblyLimits | undefined;
   #sessions: (SniffSession | undefined)[] = [];
   #state = new Uint8Array(0);
@@ -191,6 +196,11 @@ export class SniffStage implements PacketObserver, SessionOwner {
     const s = this.#sessions[slot];
     if (s === undefined) return;
     s.tcp?.close();
+    const r = s.tcp?.stats;
+    if (r) {
+      this.#gaps += r.gaps;
+      this.#gapBytes += r.gapBytes;
+    }
     s.datagrams?.end();
     if (s.unitsEmitted === 0 && s.tcp) s.emit(connectionUnit(s));
     this.#sessions[slot] = undefined;
@@ -237,6 +247,8 @@ export class SniffStage implements PacketObserver, SessionOwner {
       reassemblyMemoryUsed: this.#memory.used,
       reassemblyEvictions: this.#memory.evictions,
       reassemblyEvictedBytes: this.#memory.evictedBytes,
+      reassemblyGaps: this.#gaps,
+      reassemblyGapBytes: this.#gapBytes,
     };
   }
 
