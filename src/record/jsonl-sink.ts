@@ -9,6 +9,7 @@
  * goes to the stream as a Buffer: no per-line strings to join, measure and encode again.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { TapgateError } from '../errors.ts';
@@ -64,6 +65,7 @@ export class JsonlSink implements RecordSink {
   /** Opens `path` for appending (`-` = stdout); fails with TG_ERR_OUTPUT_WRITE if it cannot. */
   static async open(path: string, opts: JsonlSinkOptions = {}): Promise<JsonlSink> {
     if (path === '-') return new JsonlSink(process.stdout, false, opts);
+    await cutTornTail(path);
     const stream: WriteStream = createWriteStream(path, {
       flags: 'a',
       highWaterMark: STREAM_BUFFER_BYTES,
@@ -123,5 +125,41 @@ export class JsonlSink implements RecordSink {
     if (chunk.pos === 0) return;
     this.stats.bytes += chunk.pos;
     this.#out.write(chunk.take());
+  }
+}
+
+/** Bytes read back from the end of an existing file to find its last complete line. */
+const TAIL_SCAN_BYTES = 64 * 1024;
+
+/**
+ * A process killed in the middle of a write (SIGKILL, power loss) can leave a last line without
+ * its newline: half a record. Appending after it would glue the next record to it, so the
+ * half line is cut off first (it could never be parsed). Every complete line stays as it is.
+ */
+async function cutTornTail(path: string): Promise<void> {
+  let fh;
+  try {
+    fh = await open(path, 'r+');
+  } catch {
+    return; // a new file (or one we cannot read: createWriteStream reports that)
+  }
+  try {
+    const { size } = await fh.stat();
+    if (size === 0) return;
+    let end = size;
+    const buf = Buffer.allocUnsafe(Math.min(TAIL_SCAN_BYTES, size));
+    for (;;) {
+      const start = Math.max(0, end - buf.length);
+      const { bytesRead } = await fh.read(buf, 0, end - start, start);
+      const nl = buf.subarray(0, bytesRead).lastIndexOf(NEWLINE);
+      if (end === size && nl === bytesRead - 1) return; // ends with a newline: intact
+      if (nl >= 0 || start === 0) {
+        await fh.truncate(nl >= 0 ? start + nl + 1 : 0);
+        return;
+      }
+      end = start;
+    }
+  } finally {
+    await fh.close();
   }
 }
