@@ -305,7 +305,11 @@ export class PcapOutput {
     this.#track(
       check
         .catch((e: unknown) => {
-          this.#reportWriteError(e instanceof Error ? e : new Error(String(e)), 'open', this.#o.outDir);
+          this.#reportWriteError(
+            e instanceof Error ? e : new Error(String(e)),
+            'open',
+            this.#o.outDir,
+          );
         })
         .finally(() => {
           this.#spaceCheck = null;
