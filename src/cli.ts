@@ -13,6 +13,7 @@ Usage: tapgate <command> [options]
 
 Commands
   capture    read a capture, track flows, apply the cutoff, write rotated pcaps
+  gateway    run HTTP/SOCKS5/forward/transparent/SNI proxy services, record what passes
   help       show this text, or a command's: tapgate help capture
 
 ${captureUsage}`;
@@ -22,6 +23,9 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'capture':
       return captureCommand(rest);
+    case 'gateway':
+      // Loaded only when used: capture start-up does not pay for the gateway's modules.
+      return (await import('./gateway/gateway-command.ts')).gatewayCommand(rest);
     case '--version':
     case '-V':
       process.stdout.write(`${version}\n`);
@@ -30,6 +34,10 @@ async function main(argv: string[]): Promise<number> {
     case 'help':
     case '--help':
     case '-h':
+      if (rest[0] === 'gateway') {
+        process.stdout.write((await import('./gateway/gateway-command.ts')).gatewayUsage + '\n');
+        return 0;
+      }
       process.stdout.write((rest[0] === 'capture' ? captureUsage : usage) + '\n');
       return 0;
     default:

@@ -12,7 +12,8 @@ export type ErrorCode =
   | 'TG_ERR_CAPTURE_PERMISSION'
   | 'TG_ERR_CAPTURE_ENGINE'
   | 'TG_ERR_INTERFACE'
-  | 'TG_ERR_FILTER';
+  | 'TG_ERR_FILTER'
+  | 'TG_ERR_GATEWAY';
 
 export class TapgateError extends Error {
   readonly code: ErrorCode;
