@@ -23,6 +23,8 @@ import type { FlowStageStats } from '../flow/flow-stage.ts';
 import { FlowAffinityCheck } from '../flow/flow-affinity-check.ts';
 import { PcapOutput, type PcapOutputStats } from '../pcap/pcap-output.ts';
 import { JsonlSink, type JsonlSinkStats } from '../record/jsonl-sink.ts';
+import { RecordFanout, teeSinks } from '../record/sinks/record-fanout.ts';
+import type { NamedSinkStats } from '../record/sinks/sink-target.ts';
 import type { SniffStats } from '../sniff/sniff-stage.ts';
 import {
   closePacketSocket,
@@ -64,6 +66,8 @@ export interface LiveCaptureProgress {
   output: PcapOutputStats | null;
   /** Reassembly and sniffers, summed over the workers; null without --records. */
   sniff: SniffStats | null;
+  /** The recorders (`capture.recorders`), one entry each; empty without them. */
+  sinks: NamedSinkStats[];
   elapsedSec: number;
 }
 
@@ -137,6 +141,18 @@ export async function runLiveCapture(
           await output?.close();
           throw e;
         });
+  const fanout =
+    config.recorders.length === 0
+      ? null
+      : await RecordFanout.open(config.recorders, {
+          offline: false,
+          ...pcapFilesOf(output),
+        }).catch(async (e: unknown) => {
+          await records?.close().catch(() => undefined);
+          await output?.close();
+          throw e;
+        });
+  const recordSink = records && fanout ? teeSinks(records, fanout) : (records ?? fanout);
 
   const sockets: number[][] = []; // [worker][iface] → fd (af-packet)
   let libpcap: LibpcapSource | null = null;
@@ -216,7 +232,7 @@ export async function runLiveCapture(
         snapLen: live.snapLen,
         flowConfig: { flows: config.flows, cutoff: config.cutoff },
         sendFrames: output !== null,
-        sniff: records ? { config: { sniff: config.sniff }, service: sourceName } : null,
+        sniff: recordSink ? { config: { sniff: config.sniff }, service: sourceName } : null,
         batchBytes,
         batchBuffers: BATCH_BUFFERS,
         control: control.buffer,
@@ -252,7 +268,7 @@ export async function runLiveCapture(
               h.inputInFlight--;
               break;
             case 'records':
-              for (const r of m.records) records?.write(r);
+              for (const r of m.records) recordSink?.write(r);
               break;
             case 'stats':
               h.counters = m.counters;
@@ -295,7 +311,8 @@ export async function runLiveCapture(
       kernel: live.engine === 'af-packet' ? { ...kernel } : null,
       perWorker: handles.map((h) => h.counters),
       output: output?.stats ?? null,
-      sniff: records ? mergeSniffStats(handles.map((h) => h.counters?.sniff ?? null)) : null,
+      sniff: recordSink ? mergeSniffStats(handles.map((h) => h.counters?.sniff ?? null)) : null,
+      sinks: fanout?.stats() ?? [],
       elapsedSec: elapsed(),
     });
     await new Promise<void>((resolve, reject) => {
@@ -345,7 +362,11 @@ export async function runLiveCapture(
     await Promise.all(handles.map((h) => h.worker.terminate()));
     closeSockets();
     await output?.close();
-    await records?.close();
+    try {
+      await records?.close();
+    } finally {
+      await fanout?.close();
+    }
   }
 
   const interfaceCounters: Record<string, InterfaceCounters> = {};
@@ -375,8 +396,9 @@ export async function runLiveCapture(
     affinityViolations: perWorker.reduce((a, c) => a + c.affinityViolations, 0),
     fanoutCheck,
     output: output?.stats ?? null,
-    sniff: records ? mergeSniffStats(perWorker.map((c) => c.sniff)) : null,
+    sniff: recordSink ? mergeSniffStats(perWorker.map((c) => c.sniff)) : null,
     records: records?.stats ?? null,
+    sinks: fanout?.stats() ?? [],
     stoppedBy,
     elapsedSec: elapsed(),
     cpuSec: (cpu.user + cpu.system) / 1e6,

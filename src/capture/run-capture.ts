@@ -12,6 +12,7 @@ import type { CaptureConfig } from '../config/capture-config.ts';
 import { TapgateError } from '../errors.ts';
 import type { FlowStageStats } from '../flow/flow-stage.ts';
 import type { JsonlSinkStats } from '../record/jsonl-sink.ts';
+import type { NamedSinkStats } from '../record/sinks/sink-target.ts';
 import type { SniffStats } from '../sniff/sniff-stage.ts';
 import { PcapOutput, type PcapOutputStats } from '../pcap/pcap-output.ts';
 import type { SourceStats } from './frame.ts';
@@ -30,6 +31,8 @@ export interface CaptureProgress {
   output: PcapOutputStats | null;
   /** Reassembly and sniffers; null without --records. */
   sniff: SniffStats | null;
+  /** The recorders (`capture.recorders`), one entry each; empty without them. */
+  sinks: NamedSinkStats[];
   elapsedSec: number;
 }
 
@@ -92,7 +95,23 @@ export async function runCapture(
           await source.close();
           throw e;
         });
-  const sniff = records ? createSniffStage(config, sourceName, records) : null;
+  // Recorders (record sinks): loaded only when configured.
+  const sinks =
+    config.recorders.length === 0 ? null : await import('../record/sinks/record-fanout.ts');
+  const fanout = sinks
+    ? await sinks.RecordFanout.open(config.recorders, {
+        offline: true,
+        ...pcapFilesOf(output),
+      }).catch(async (e: unknown) => {
+        await records?.close().catch(() => undefined);
+        await output?.close();
+        await source.close();
+        throw e;
+      })
+    : null;
+  const recordSink =
+    sinks && records && fanout ? sinks.teeSinks(records, fanout) : (records ?? fanout);
+  const sniff = recordSink ? createSniffStage(config, sourceName, recordSink) : null;
   const stage = createFlowStage(config, output, sniff ? { observer: sniff } : {});
 
   const elapsed = (): number => (performance.now() - started) / 1000;
@@ -103,6 +122,7 @@ export async function runCapture(
           flow: stage.stats,
           output: output?.stats ?? null,
           sniff: sniff?.stats ?? null,
+          sinks: fanout?.stats() ?? [],
           elapsedSec: elapsed(),
         });
       }, opts.progressIntervalMs ?? 250)
@@ -113,7 +133,11 @@ export async function runCapture(
   } finally {
     if (timer) clearInterval(timer);
     await output?.close();
-    await records?.close();
+    try {
+      await records?.close();
+    } finally {
+      await fanout?.close();
+    }
   }
   const cpu = process.cpuUsage(cpuStart);
   return {
@@ -125,6 +149,7 @@ export async function runCapture(
     output: output?.stats ?? null,
     sniff: sniff?.stats ?? null,
     records: records?.stats ?? null,
+    sinks: fanout?.stats() ?? [],
     elapsedSec: elapsed(),
     aborted: opts.signal?.aborted ?? false,
     cpuSec: (cpu.user + cpu.system) / 1e6,

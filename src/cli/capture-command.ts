@@ -232,7 +232,8 @@ export async function captureCommand(argv: string[]): Promise<number> {
     otherTimeoutSec: dur(values['other-timeout'], '--other-timeout'),
   });
   const config = resolveCaptureConfig(fromFile, flags);
-  const noOutput = config.outDir === null && config.recordsPath === null;
+  const noOutput =
+    config.outDir === null && config.recordsPath === null && config.recorders.length === 0;
   if (noOutput && !values['no-pcap'] && fromFile.outDir === undefined) {
     throw new TapgateError(
       'TG_ERR_USAGE',

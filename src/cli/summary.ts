@@ -4,6 +4,7 @@ import type { CaptureSummary } from '../capture/run-capture.ts';
 import { formatBytes } from '../config/units.ts';
 import type { FlowStageStats } from '../flow/flow-stage.ts';
 import type { PcapOutputStats } from '../pcap/pcap-output.ts';
+import type { NamedSinkStats } from '../record/sinks/sink-target.ts';
 import type { SniffStats } from '../sniff/sniff-stage.ts';
 
 const n = (x: number): string => x.toLocaleString('en-US');
@@ -18,6 +19,7 @@ export function formatSummary(s: CaptureSummary): string {
     `  read       ${n(f.packets)} packets, ${formatBytes(f.bytes)} in ${s.elapsedSec.toFixed(2)} s (${mpps.toFixed(2)} Mpps, CPU ${s.cpuSec.toFixed(2)} s)`,
     ...pipelineLines(f, s.output, s.source.errors),
     ...sniffLines(s.sniff),
+    ...sinkLines(s.sinks),
   ];
   return lines.join('\n') + '\n';
 }
@@ -44,7 +46,7 @@ export function formatLiveSummary(s: LiveCaptureSummary): string {
       `  ${name.padEnd(10)} rx ${n(c.rxPackets)} packets, rx_dropped ${n(c.rxDropped)}, rx_missed_errors ${n(c.rxMissedErrors)}`,
     );
   }
-  lines.push(...pipelineLines(f, s.output, {}), ...sniffLines(s.sniff));
+  lines.push(...pipelineLines(f, s.output, {}), ...sniffLines(s.sniff), ...sinkLines(s.sinks));
   if (s.affinityViolations > 0) {
     lines.push(`  WARNING    ${n(s.affinityViolations)} flows seen by more than one worker`);
   }
@@ -117,4 +119,14 @@ function sniffLines(s: SniffStats | null): string[] {
     );
   }
   return lines;
+}
+
+/** One line per recorder: `sink NAME (KIND) delivered …`. */
+function sinkLines(sinks: readonly NamedSinkStats[] | undefined): string[] {
+  return (sinks ?? []).map(({ name, kind, stats: t }) => {
+    const extra =
+      (t.queued > 0 ? `, ${n(t.queued)} still queued` : '') +
+      (t.spooled > 0 ? `, ${n(t.spooled)} spooled` : '');
+    return `  sink       ${name} (${kind}): ${n(t.delivered)} delivered, ${n(t.dropped)} dropped, ${n(t.errors)} failed attempts${extra}`;
+  });
 }

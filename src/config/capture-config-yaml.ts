@@ -17,6 +17,7 @@ import {
 } from './capture-config.ts';
 import { parseDuration, parsePercent, parseSize } from './units.ts';
 import { YamlReader } from './yaml-reader.ts';
+import { readRecorders } from './recorders-yaml.ts';
 import { LOG_LEVELS, type LogLevel } from './log-level.ts';
 
 /** Reads tapgate.yaml and returns what its `capture:` section sets. */
@@ -33,7 +34,7 @@ export async function loadCaptureConfigFile(path: string): Promise<CaptureConfig
 export function parseCaptureConfig(text: string, file: string): CaptureConfigPatch {
   const { reader: y, root } = YamlReader.parse(text, file);
   if (root === null) return {};
-  const top = y.map(root, '', ['capture', 'metrics', 'log']);
+  const top = y.map(root, '', ['capture', 'metrics', 'log', 'recorders']);
   const patch: CaptureConfigPatch = {};
   const metricsNode = top.get('metrics');
   if (metricsNode) {
@@ -64,6 +65,7 @@ export function parseCaptureConfig(text: string, file: string): CaptureConfigPat
     'flows',
     'cutoff',
     'records',
+    'recorders',
     'sniffing',
   ]);
   const read = cap.get('read');
@@ -76,6 +78,8 @@ export function parseCaptureConfig(text: string, file: string): CaptureConfigPat
   if (liveNode) patch.live = readLive(y, liveNode);
   const records = cap.get('records');
   if (records) patch.recordsPath = y.string(records, 'capture.records');
+  const recorders = readRecorders(y, top.get('recorders'), cap.get('recorders'));
+  if (recorders.length > 0) patch.recorders = recorders;
   const sniffNode = cap.get('sniffing');
   if (sniffNode) patch.sniff = readSniffing(y, sniffNode);
   const source = cap.get('source');

@@ -51,6 +51,7 @@ import type { CutoffClass, PortRange } from '../flow/cutoff.ts';
 import { MAX_BODY_SIZE_CAP, type SniffConfig } from '../sniff/sniffer.ts';
 import { defaults } from './defaults.ts';
 import type { LogLevel } from './log-level.ts';
+import type { RecorderSpec } from '../record/sinks/recorder-spec.ts';
 
 export type CaptureEngine = 'af-packet' | 'pcap';
 
@@ -97,6 +98,8 @@ export interface CaptureConfig {
   retainAgeSec: number;
   /** JSON-lines records file ('-' = stdout); null: no records, and no reassembly or sniffing. */
   recordsPath: string | null;
+  /** Record sinks (`capture.recorders` selecting top-level `recorders`); also enable sniffing. */
+  recorders: RecorderSpec[];
   /** `HOST:PORT` for /metrics and /healthz (top-level `metrics.addr`); null: no endpoint. */
   metricsAddr: string | null;
   /** Structured log level (top-level `log.level`): pino's names; 'warn' unless set. */
@@ -152,6 +155,7 @@ export function defaultCaptureConfig(): CaptureConfig {
     retainSizeBytes: defaults.retainSizeBytes,
     retainAgeSec: defaults.retainAgeSec,
     recordsPath: null,
+    recorders: [],
     metricsAddr: null,
     logLevel: 'warn',
     sniff: {

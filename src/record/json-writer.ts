@@ -163,6 +163,13 @@ export class JsonWriter {
     return bytes;
   }
 
+  /** A copy of the bytes written from `start` on (small copies come from Node's buffer pool). */
+  copyFrom(start: number): Buffer {
+    const out = Buffer.allocUnsafe(this.pos - start);
+    this.#buf.copy(out, 0, start, this.pos);
+    return out;
+  }
+
   /** Makes room for `n` more bytes, moving what was written into a larger buffer if needed. */
   ensure(n: number): void {
     if (this.pos + n > this.#buf.length) this.#grow(n);
