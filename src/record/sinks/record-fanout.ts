@@ -6,7 +6,6 @@
  * (`offline`) never drops: `drain()` waits until every queue is back under its bounds, so a slow
  * sink slows reading instead.
  */
-import { TapgateError } from '../../errors.ts';
 import type { RecordSink } from '../../sniff/sniff-stage.ts';
 import { writeRecord } from '../gost-json.ts';
 import { JsonWriter } from '../json-writer.ts';
@@ -16,6 +15,7 @@ import { createHttpTarget } from './http-target.ts';
 import type { RecorderSpec } from './recorder-spec.ts';
 import { SinkQueue, type SinkQueueOptions } from './sink-queue.ts';
 import type { DeliveryTarget, NamedSinkStats } from './sink-target.ts';
+import { createRedisTarget } from './redis-target.ts';
 import { createTcpTarget } from './tcp-target.ts';
 
 export interface RecordFanoutOptions {
@@ -110,14 +110,8 @@ async function createTarget(spec: RecorderSpec): Promise<DeliveryTarget> {
       return createHttpTarget(spec.name, b);
     case 'tcp':
       return createTcpTarget(spec.name, b);
-    case 'redis': {
-      // REDIS-WIRING: redis-target.ts (createRedisTarget(name, RedisTargetOptions)) is not in the
-      // tree yet; the config is parsed into RedisRecorderOptions, the same shape.
-      throw new TapgateError(
-        'TG_ERR_CONFIG',
-        `recorder ${spec.name}: redis recorders are not available in this build (${b.addr})`,
-      );
-    }
+    case 'redis':
+      return createRedisTarget(spec.name, b);
   }
 }
 
