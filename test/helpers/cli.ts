@@ -48,13 +48,22 @@ export interface RunningCli {
   done: Promise<CliResult>;
 }
 
-/** Starts the CLI and returns at once: for long-running commands (live capture). */
-export function startCli(args: string[], opts: { timeoutMs?: number } = {}): RunningCli {
-  const child = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(repoRoot, 'src/cli.ts'), ...args],
-    { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+/**
+ * Starts the CLI and returns at once: for long-running commands (live capture). `compiled` runs
+ * dist/ (built by `npm test`) as a deployment does: no on-the-fly TypeScript compilation stalling a
+ * capture worker when it first loads a module (which a test about drops must not measure).
+ */
+export function startCli(
+  args: string[],
+  opts: { timeoutMs?: number; compiled?: boolean } = {},
+): RunningCli {
+  const entry = opts.compiled
+    ? [join(repoRoot, 'dist/cli.js')]
+    : ['--import', 'tsx', join(repoRoot, 'src/cli.ts')];
+  const child = spawn(process.execPath, [...entry, ...args], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   const listeners = new Set<() => void>();

@@ -59,17 +59,20 @@ describe(
           '',
         ].join('\n'),
       );
-      const cli = startCli([
-        'capture',
-        '-c',
-        config,
-        '-i',
-        pair.outside,
-        '--no-pcap',
-        '--websocket-sample-rate',
-        '-1',
-        '--json',
-      ]);
+      const cli = startCli(
+        [
+          'capture',
+          '-c',
+          config,
+          '-i',
+          pair.outside,
+          '--no-pcap',
+          '--websocket-sample-rate',
+          '-1',
+          '--json',
+        ],
+        { compiled: true },
+      );
       await cli.waitForStderr(/capturing on/);
 
       // Down: three passes of traffic (~1,100 records) against a queue of 100.
