@@ -101,7 +101,7 @@ export function assembleRecord(
     inputBytes: whole ? facts.inputBytes : unit.inputBytes,
     outputBytes: whole ? facts.outputBytes : unit.outputBytes,
     sid: facts.sid,
-    duration: Math.max(0, nsBetween(start, end)),
+    duration: durationNs(start, end),
     time: start,
   };
   if (facts.node !== undefined && facts.node !== '') rec.node = facts.node;
@@ -116,4 +116,16 @@ export function assembleRecord(
   if (unit.err !== '') rec.err = unit.err;
   if (facts.flow) rec.flow = facts.flow;
   return rec;
+}
+
+/**
+ * Nanoseconds from `start` to `end` (0 if negative): a number while exact, a bigint past 2^53 ns
+ * (about 104 days; a capture with a wild timestamp; found by the fuzzer,
+ * test/fuzz/crashes/decode-8e26d87020fe2c70.bin).
+ */
+function durationNs(start: Timestamp, end: Timestamp): number | bigint {
+  const ns = nsBetween(start, end);
+  if (ns <= 0) return 0;
+  if (Number.isSafeInteger(ns)) return ns;
+  return BigInt(end.sec - start.sec) * 1_000_000_000n + BigInt(end.nsec - start.nsec);
 }

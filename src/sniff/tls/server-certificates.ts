@@ -91,9 +91,11 @@ const SAN_IP = 'IP Address:';
  * DNS names and IP addresses from Node's subjectAltName text: `DNS:a, IP Address:10.0.0.1, …`,
  * where a value holding a separator is written as a JSON string (`DNS:"b\u002c c"`).
  */
-function subjectAltNames(text: string | undefined): string[] {
+function subjectAltNames(text: string | null | undefined): string[] {
   const out: string[] = [];
-  if (text === undefined) return out;
+  // Node's typings say string | undefined, but it gives null when OpenSSL cannot print a
+  // malformed extension (found by the fuzzer: test/fuzz/crashes/tls-95e6b2829ed42d2f.bin).
+  if (text === undefined || text === null) return out;
   let pos = 0;
   while (pos < text.length) {
     const colon = text.indexOf(':', pos);
