@@ -9,6 +9,7 @@ import { TapgateError } from '../errors.ts';
 import type { RecordSink } from '../sniff/sniff-stage.ts';
 import { Gateway } from './gateway.ts';
 import { loadGatewayConfigFile } from './gateway-config.ts';
+import { prepareTlsInterception } from './mitm/tls-interceptor.ts';
 
 export const gatewayUsage = `Usage: tapgate gateway -c tapgate.yaml [options]
 
@@ -58,8 +59,12 @@ export async function gatewayCommand(argv: string[]): Promise<number> {
   };
   let gateway: Gateway;
   try {
+    // MITM: CAs loaded (a bad file fails here); their warnings go to stderr before anything runs.
+    const mitm = await prepareTlsInterception(config);
+    for (const w of mitm.warnings) process.stderr.write(`tapgate: gateway: ${w}\n`);
     gateway = await Gateway.start(config, {
       sink,
+      tlsInterceptor: mitm.interceptorFor,
       onError: (service, e) => {
         log(
           `service ${service}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,

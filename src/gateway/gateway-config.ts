@@ -92,6 +92,10 @@ export interface MitmOptions {
   readonly alpn: string;
   /** Name of a `bypasses[]` entry: `contains` = do not intercept. */
   readonly bypass: string;
+  /** tapgate: PEM CA file trusted for upstream certificates besides the system store. */
+  readonly caFile: string;
+  /** tapgate: skip upstream certificate verification (explicit opt-in). */
+  readonly insecure: boolean;
 }
 
 export interface HandlerConfig {
@@ -323,6 +327,8 @@ const MITM_KEYS = [
   'mitm.caKeyFile',
   'mitm.alpn',
   'mitm.bypass',
+  'mitm.caFile',
+  'mitm.insecure',
 ];
 
 function readHandler(
@@ -389,7 +395,7 @@ function readHandler(
     idleTimeoutMs: nonNegative('idleTimeout', gatewayDefaults.idleTimeoutMs),
     httpBody: md.bool('http.body'),
     httpMaxBodySize: maxBodySize(md),
-    mitm: readMitm(md, bypassNames),
+    mitm: readMitm(md, bypassNames, sniffing.enabled),
   };
 }
 
@@ -404,20 +410,30 @@ function maxBodySize(md: CiMap): number | undefined {
   return n === 0 ? gatewayDefaults.httpMaxBodySize : Math.min(n, MAX_BODY_SIZE_CAP);
 }
 
-function readMitm(md: CiMap, bypassNames: ReadonlySet<string>): MitmOptions | null {
+function readMitm(
+  md: CiMap,
+  bypassNames: ReadonlySet<string>,
+  sniffing: boolean,
+): MitmOptions | null {
   const cert = md.string('mitm.certFile') ?? md.string('mitm.caCertFile') ?? '';
   const key = md.string('mitm.keyFile') ?? md.string('mitm.caKeyFile') ?? '';
   const alpn = md.string('mitm.alpn') ?? '';
   const bypass = md.string('mitm.bypass') ?? '';
-  if (cert === '' && key === '' && alpn === '' && bypass === '') return null;
+  const caFile = md.string('mitm.caFile') ?? '';
+  const insecure = md.bool('mitm.insecure') ?? false;
+  if (cert === '' && key === '' && alpn === '' && bypass === '' && caFile === '' && !insecure) {
+    return null;
+  }
   if (cert === '') md.fail('mitm.certFile', 'required with the other mitm.* settings');
   if (key === '') md.fail('mitm.keyFile', 'required with the other mitm.* settings');
+  // Interception is decided on the peeked ClientHello.
+  if (!sniffing) md.fail('mitm.certFile', 'requires sniffing: true');
   if (alpn !== '' && alpn !== 'h2' && alpn !== 'http/1.1')
     md.fail('mitm.alpn', 'expected h2 or http/1.1');
   if (bypass !== '' && !bypassNames.has(bypass)) {
     md.fail('mitm.bypass', `no bypasses[] entry is named "${bypass}"`);
   }
-  return { certFile: cert, keyFile: key, alpn, bypass };
+  return { certFile: cert, keyFile: key, alpn, bypass, caFile, insecure };
 }
 
 function readCredentials(y: YamlReader, node: Node | undefined, path: string): Credentials {

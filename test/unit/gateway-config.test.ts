@@ -117,6 +117,8 @@ describe('gateway config: a valid GOST file', () => {
       keyFile: '/etc/tapgate/ca.key',
       alpn: '',
       bypass: 'intercept-only',
+      caFile: '',
+      insecure: false,
     });
   });
 
